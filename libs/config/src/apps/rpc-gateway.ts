@@ -1,0 +1,17 @@
+import { commonSettings, nodeSettings } from '../common';
+import { defineConfig, int, num, str } from '../setting';
+
+export const rpcGatewayConfig = defineConfig('rpc-gateway', {
+  ...commonSettings,
+  ...nodeSettings,
+  host: str({ env: 'RPC_HOST', default: '0.0.0.0', description: 'Interface the JSON-RPC endpoint listens on.' }),
+  port: int({ env: 'RPC_PORT', default: 8545, min: 0, max: 65535, description: 'Port of the JSON-RPC endpoint.' }),
+  chainId: int({
+    env: 'CHAIN_ID',
+    default: 0,
+    min: 0,
+    description: 'Expected chain id. When set (non-zero) the gateway refuses to start if the node reports another one. 0 = take the node\'s.',
+  }),
+  gasMultiplier: num({ env: 'GAS_ESTIMATE_MULTIPLIER', default: 1.2, min: 1, description: 'Multiplier applied to eth_estimateGas when the caller gives no gas.' }),
+  bodyLimitBytes: int({ env: 'RPC_BODY_LIMIT_BYTES', default: 5 * 1024 * 1024, min: 1024, description: 'Largest JSON-RPC request body accepted.' }),
+});

@@ -1,0 +1,29 @@
+import { int, oneOf, str, url, urlList } from './setting';
+
+/** Settings every service shares. */
+export const commonSettings = {
+  natsUrl: urlList({ env: 'NATS_URL', default: 'nats://127.0.0.1:4222', description: 'NATS server URL(s), comma-separated.' }),
+  natsRequestTimeoutMs: int({
+    env: 'NATS_REQUEST_TIMEOUT_MS',
+    default: 10_000,
+    min: 100,
+    description: 'How long a request to another service may take before the caller gets a timeout error.',
+  }),
+  logLevel: oneOf({ env: 'LOG_LEVEL', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, description: 'Log level (pino).' }),
+  serviceName: str({ env: 'SERVICE_INSTANCE', default: '', description: 'Instance name used in logs and NATS connection names (defaults to app name + pid).' }),
+};
+
+export const databaseSetting = {
+  databaseUrl: url({
+    env: 'DATABASE_URL',
+    required: true,
+    secret: true,
+    protocols: ['postgres', 'postgresql'],
+    description: 'PostgreSQL connection URL. Migrations are applied at start-up.',
+  }),
+};
+
+export const nodeSettings = {
+  nodeUrl: url({ env: 'ETH_NODE_URL', default: 'http://127.0.0.1:8555', protocols: ['http', 'https'], description: 'Upstream Ethereum node JSON-RPC URL.' }),
+  nodeTimeoutMs: int({ env: 'ETH_NODE_TIMEOUT_MS', default: 10_000, min: 100, description: 'Timeout for one request to the Ethereum node.' }),
+};

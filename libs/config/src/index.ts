@@ -1,0 +1,4 @@
+export * from './setting';
+export * from './common';
+export * from './docs';
+export * from './apps';

@@ -1,0 +1,35 @@
+import { Subjects } from './subjects';
+import type { Parser } from './validate';
+import * as signer from './messages/signer';
+import * as nonce from './messages/nonce';
+import * as accounts from './messages/accounts';
+
+/** A request/reply subject with the parsers for both directions. */
+export interface Route<Req, Rep> {
+  subject: string;
+  request: Parser<Req>;
+  reply: Parser<Rep>;
+}
+export type RequestOf<R> = R extends Route<infer Req, unknown> ? Req : never;
+export type ReplyOf<R> = R extends Route<unknown, infer Rep> ? Rep : never;
+
+/** An event subject with its payload parser. */
+export interface EventRoute<E> {
+  subject: string;
+  payload: Parser<E>;
+}
+
+const route = <Req, Rep>(subject: string, request: Parser<Req>, reply: Parser<Rep>): Route<Req, Rep> => ({ subject, request, reply });
+
+export const Routes = {
+  signerSignTransaction: route(Subjects.signerSignTransaction, signer.parseSignTransactionRequest, signer.parseSignTransactionReply),
+  signerListKeys: route(Subjects.signerListKeys, signer.parseListKeysRequest, signer.parseListKeysReply),
+  nonceAllocate: route(Subjects.nonceAllocate, nonce.parseAllocateNonceRequest, nonce.parseAllocateNonceReply),
+  nonceRecordOutcome: route(Subjects.nonceRecordOutcome, nonce.parseRecordOutcomeRequest, nonce.parseRecordOutcomeReply),
+  accountsList: route(Subjects.accountsList, accounts.parseAccountsListRequest, accounts.parseAccountsListReply),
+  accountsResolve: route(Subjects.accountsResolve, accounts.parseAccountsResolveRequest, accounts.parseAccountsResolveReply),
+} as const;
+
+export const Events = {
+  accountsChanged: { subject: Subjects.accountsChanged, payload: accounts.parseAccountsChangedEvent } as EventRoute<accounts.AccountsChangedEvent>,
+} as const;

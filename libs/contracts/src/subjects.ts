@@ -1,0 +1,28 @@
+/**
+ * Every NATS subject in the system. Versioned (`hsm.v1.…`) so a breaking payload change gets a new
+ * subject and old and new replicas can run side by side during a rollout.
+ */
+export const Subjects = {
+  /** request/reply, queue group {@link QueueGroups.signer}: sign an unsigned transaction. */
+  signerSignTransaction: 'hsm.v1.signer.sign-transaction',
+  /** request/reply, queue group signer: list every key of every configured backend. */
+  signerListKeys: 'hsm.v1.signer.list-keys',
+  /** request/reply, queue group nonce-service: allocate the next nonce for (chainId, address). */
+  nonceAllocate: 'hsm.v1.nonce.allocate',
+  /** request/reply, queue group nonce-service: record the outcome of an allocated transaction. */
+  nonceRecordOutcome: 'hsm.v1.nonce.record-outcome',
+  /** request/reply, queue group key-discovery: the current account list. */
+  accountsList: 'hsm.v1.accounts.list',
+  /** request/reply, queue group key-discovery: one account by address. */
+  accountsResolve: 'hsm.v1.accounts.resolve',
+  /** event (fan-out, no queue group): the account list changed. */
+  accountsChanged: 'hsm.v1.accounts.changed',
+} as const;
+export type Subject = (typeof Subjects)[keyof typeof Subjects];
+
+/** Queue groups: replicas of one service share its request subjects. */
+export const QueueGroups = {
+  signer: 'signer',
+  nonce: 'nonce-service',
+  keyDiscovery: 'key-discovery',
+} as const;

@@ -1,0 +1,4 @@
+export * from './errors';
+export * from './nats-bus';
+export * from './rpc-handler';
+export * from './nest-transport';
