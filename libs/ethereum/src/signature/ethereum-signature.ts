@@ -1,0 +1,31 @@
+import { hexlify } from 'ethers';
+import { normalizeS } from './normalize';
+import { parseBackendSignature, type BackendSignature } from './parse';
+import { findRecoveryId, type RecoveryId } from './recover';
+
+/** A signature Ethereum accepts: low-s, with the recovery id as yParity. r and s are 0x + 64 hex digits. */
+export interface EthereumSignature {
+  r: string;
+  s: string;
+  yParity: RecoveryId;
+}
+
+/**
+ * The whole post-processing of research/backend-apis.md §E for digest-signing backends:
+ * parse (P1363 or DER, pad to 32) → low-s → recovery id by recovery against the known public key.
+ *
+ * @param digest the 32-byte hash the backend signed
+ * @param signature what the backend returned
+ * @param publicKey the signing key, uncompressed 65 bytes (see parsePublicKey)
+ */
+export function toEthereumSignature(digest: Uint8Array, signature: BackendSignature, publicKey: Uint8Array): EthereumSignature {
+  const low = normalizeS(parseBackendSignature(signature));
+  const yParity = findRecoveryId(digest, low, publicKey);
+  return { r: hexlify(low.r), s: hexlify(low.s), yParity };
+}
+
+/** v for a legacy transaction: 27/28 without chain id, chainId·2 + 35 + recid with EIP-155 (§E.5). */
+export function legacyV(yParity: RecoveryId, chainId?: bigint | number): bigint {
+  if (chainId === undefined || BigInt(chainId) === 0n) return 27n + BigInt(yParity);
+  return BigInt(chainId) * 2n + 35n + BigInt(yParity);
+}

@@ -1,0 +1,17 @@
+import { bigIntToBytes, bytesToBigInt, SECP256K1_HALF_N, SECP256K1_N } from './curve';
+import type { RawSignature } from './parse';
+
+/**
+ * EIP-2 low-s: Ethereum rejects s > n/2, and about half of all HSM signatures have it
+ * (research/backend-apis.md §E.3). s → n − s flips the recovery parity; we find the recovery id by
+ * recovering afterwards, so the flip needs no bookkeeping.
+ */
+export function normalizeS(sig: RawSignature): RawSignature & { flipped: boolean } {
+  const s = bytesToBigInt(sig.s);
+  if (s <= SECP256K1_HALF_N) return { r: sig.r, s: sig.s, flipped: false };
+  return { r: sig.r, s: bigIntToBytes(SECP256K1_N - s), flipped: true };
+}
+
+export function isLowS(s: Uint8Array): boolean {
+  return bytesToBigInt(s) <= SECP256K1_HALF_N;
+}
