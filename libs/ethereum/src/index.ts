@@ -1,2 +1,4 @@
 export {};
 export * from './signature';
+export * from './rpc';
+export * from './transaction';
