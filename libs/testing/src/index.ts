@@ -5,3 +5,4 @@ export * from './process';
 export * from './nats';
 export * from './token-keys';
 export * from './persistent-token';
+export * from './fixtures';
