@@ -1,1 +1,5 @@
-export {};
+export * from './eth-node-client';
+export * from './account-directory';
+export * from './service-errors';
+export * from './transaction-sender';
+export * from './logger';

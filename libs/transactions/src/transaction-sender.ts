@@ -1,0 +1,232 @@
+import { Routes, type RecordOutcomeRequest, type UnsignedTransaction } from '@hsm-signer/contracts';
+import {
+  completeTransaction,
+  DownstreamUnavailableError,
+  estimateGasRequest,
+  factsNeeded,
+  InternalJsonRpcError,
+  JsonRpcError,
+  JsonRpcErrorCode,
+  NodeError,
+  parseQuantity,
+  parseTransactionRequest,
+  TransactionAlreadyKnownError,
+  UnknownNodeError,
+  withNonce,
+  type NodeFacts,
+  type PreparedTransaction,
+  type TransactionRequest,
+} from '@hsm-signer/ethereum';
+import type { NatsBus } from '@hsm-signer/messaging';
+import type { AccountDirectory } from './account-directory';
+import type { EthNodeClient, NodeCall } from './eth-node-client';
+import { silentLogger, type SendPathLogger } from './logger';
+import { toClientError } from './service-errors';
+
+/** Used when the node has no eth_maxPriorityFeePerGas (ethers v6 uses the same 1 gwei default). */
+export const FALLBACK_PRIORITY_FEE = 1_000_000_000n;
+
+export interface TransactionSenderOptions {
+  bus: Pick<NatsBus, 'request'>;
+  node: EthNodeClient;
+  accounts: Pick<AccountDirectory, 'resolve'>;
+  /** eth_estimateGas × this when the caller gives no gas. */
+  gasMultiplier: number;
+  /** When set (non-zero), the node must report this chain id or nothing is sent. */
+  expectedChainId?: number;
+  logger?: SendPathLogger;
+}
+
+export interface SendOptions {
+  /** Client idempotency key (X-Request-Id / kld-id): a repeat returns the first send's hash. */
+  requestId?: string;
+}
+
+export interface SendResult {
+  hash: string;
+  nonce: number;
+  /** nonce-service's ledger id. */
+  transactionId: string;
+  /** True when `requestId` matched an earlier send and nothing new was signed or sent. */
+  duplicate: boolean;
+  /** The transaction as signed (absent for a duplicate). */
+  tx?: UnsignedTransaction;
+}
+
+/**
+ * The send path both gateways share (ARCHITECTURE.md "One transaction, end to end"):
+ * resolve the account → complete the transaction (node facts in one HTTP batch; gas estimated
+ * BEFORE a nonce is taken, so a reverting call never consumes one) → allocate the nonce
+ * (nonce-service) → sign (signer-service) → eth_sendRawTransaction → record the outcome.
+ *
+ * Hot path cost for a known account: 1 node round trip for facts (0 when the caller gave gas and
+ * fees), 3 NATS hops (allocate, sign, record) and 1 node round trip to submit.
+ *
+ * Every error thrown is a JsonRpcError (from @hsm-signer/ethereum) with `cause`, so a gateway only
+ * serialises it: the node's own errors verbatim, ours with the codes of research/rpc-signers.md §1.8.
+ */
+export class TransactionSender {
+  private chainIdPromise?: Promise<number>;
+  private supports1559?: boolean;
+  private readonly logger: SendPathLogger;
+
+  constructor(private readonly options: TransactionSenderOptions) {
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  /** eth_sendTransaction: returns the transaction hash. `tx` is the JSON-RPC transaction object. */
+  async sendTransaction(tx: unknown, options: SendOptions = {}): Promise<string> {
+    return (await this.send(tx, options)).hash;
+  }
+
+  /** Like {@link sendTransaction}, with the nonce, ledger id and the transaction as signed. */
+  async send(tx: unknown, options: SendOptions = {}): Promise<SendResult> {
+    const request = parseTransactionRequest(tx);
+    const account = await this.options.accounts.resolve(request.from);
+    const chainId = await this.chainId();
+    const prepared = await this.prepare(request, chainId);
+
+    const allocation = await this.call(() =>
+      this.options.bus.request(Routes.nonceAllocate, {
+        chainId,
+        address: request.from,
+        ...(options.requestId ? { requestId: options.requestId } : {}),
+        ...(request.nonce !== undefined ? { fixedNonce: request.nonce } : {}),
+      }),
+    );
+    if (allocation.existingHash) {
+      return { hash: allocation.existingHash, nonce: allocation.nonce, transactionId: allocation.transactionId, duplicate: true };
+    }
+    if (request.nonce !== undefined && allocation.nonce !== request.nonce) {
+      throw new InternalJsonRpcError(`nonce-service allocated nonce ${allocation.nonce} instead of the requested ${request.nonce}`);
+    }
+    const unsigned = withNonce(prepared, allocation.nonce);
+    const base = { transactionId: allocation.transactionId };
+
+    let signed;
+    try {
+      signed = await this.options.bus.request(Routes.signerSignTransaction, { from: request.from, key: { backendId: account.backendId, keyId: account.keyId }, tx: unsigned });
+    } catch (error) {
+      const clientError = toClientError(error);
+      await this.record({ ...base, outcome: 'abandoned', error: clientError.message });
+      throw clientError;
+    }
+
+    try {
+      const nodeHash = await this.options.node.request<string>('eth_sendRawTransaction', [signed.raw]);
+      if (typeof nodeHash === 'string' && nodeHash.toLowerCase() !== signed.hash) {
+        this.logger.warn({ ours: signed.hash, node: nodeHash }, 'the node reported another hash than signer-service computed');
+      }
+    } catch (error) {
+      await this.recordSubmitFailure(base, signed, error);
+    }
+    await this.record({ ...base, outcome: 'submitted', hash: signed.hash, raw: signed.raw });
+    this.logger.debug({ from: request.from, nonce: allocation.nonce, hash: signed.hash, type: unsigned.type }, 'transaction submitted');
+    return { hash: signed.hash, nonce: allocation.nonce, transactionId: allocation.transactionId, duplicate: false, tx: unsigned };
+  }
+
+  /** The node's chain id, read once and checked against the configured one. */
+  chainId(): Promise<number> {
+    if (!this.chainIdPromise) {
+      this.chainIdPromise = (async () => {
+        const chainId = Number(parseQuantity(await this.options.node.request('eth_chainId'), 'eth_chainId result'));
+        const expected = this.options.expectedChainId;
+        if (expected && expected !== chainId) {
+          throw new JsonRpcError(JsonRpcErrorCode.Server, `the node is on chain ${chainId}, but this gateway is configured for chain ${expected} (CHAIN_ID)`, { httpStatus: 502 });
+        }
+        return chainId;
+      })();
+      // A failed read (node down) must not stick: the next send asks again.
+      this.chainIdPromise.catch(() => (this.chainIdPromise = undefined));
+    }
+    return this.chainIdPromise;
+  }
+
+  /** Gathers the node facts the request needs in one batch round trip and completes it. */
+  async prepare(request: TransactionRequest, chainId: number): Promise<PreparedTransaction> {
+    const need = factsNeeded(request, { supports1559: this.supports1559 });
+    const calls: Array<NodeCall & { key: keyof typeof need }> = [];
+    if (need.estimateGas) calls.push({ key: 'estimateGas', method: 'eth_estimateGas', params: [estimateGasRequest(request)] });
+    if (need.latestBlock) calls.push({ key: 'latestBlock', method: 'eth_getBlockByNumber', params: ['latest', false] });
+    if (need.maxPriorityFeePerGas) calls.push({ key: 'maxPriorityFeePerGas', method: 'eth_maxPriorityFeePerGas', params: [] });
+    if (need.gasPrice) calls.push({ key: 'gasPrice', method: 'eth_gasPrice', params: [] });
+
+    const facts: NodeFacts = { chainId };
+    const results = await this.options.node.batch(calls);
+    results.forEach((result, i) => {
+      const { key } = calls[i];
+      if (!result.ok) {
+        // Older nodes lack eth_maxPriorityFeePerGas; anything else (a revert on estimate,
+        // insufficient funds) goes back to the client exactly as the node said it.
+        if (key === 'maxPriorityFeePerGas' && result.error instanceof UnknownNodeError) {
+          facts.maxPriorityFeePerGas = FALLBACK_PRIORITY_FEE;
+          return;
+        }
+        throw result.error;
+      }
+      switch (key) {
+        case 'estimateGas':
+          facts.gasEstimate = parseQuantity(result.result, 'eth_estimateGas result');
+          break;
+        case 'latestBlock': {
+          const block = result.result as { baseFeePerGas?: unknown; gasLimit?: unknown } | null;
+          facts.baseFeePerGas = block && block.baseFeePerGas !== undefined && block.baseFeePerGas !== null ? parseQuantity(block.baseFeePerGas, 'baseFeePerGas') : null;
+          if (block?.gasLimit !== undefined) facts.blockGasLimit = parseQuantity(block.gasLimit, 'gasLimit');
+          // A chain that has a base fee keeps it (hardforks do not go back).
+          this.supports1559 = facts.baseFeePerGas !== null;
+          break;
+        }
+        case 'maxPriorityFeePerGas':
+          facts.maxPriorityFeePerGas = parseQuantity(result.result, 'eth_maxPriorityFeePerGas result');
+          break;
+        case 'gasPrice':
+          facts.gasPrice = parseQuantity(result.result, 'eth_gasPrice result');
+          break;
+      }
+    });
+    // No block fetched because the chain is known to lack EIP-1559: completion needs to know that.
+    if (facts.baseFeePerGas === undefined && this.supports1559 === false) facts.baseFeePerGas = null;
+    return completeTransaction(request, facts, { gasMultiplier: this.options.gasMultiplier });
+  }
+
+  /**
+   * eth_sendRawTransaction failed. "Already known" for the hash we just signed means the node has it:
+   * success. A node error means it refused: rejected. Not connected at all: nothing left us, abandoned.
+   * A timeout or a dropped connection is ambiguous: recorded as submitted with the raw transaction, so
+   * nonce-service tracks (and may rebroadcast) it instead of handing the nonce out again.
+   */
+  private async recordSubmitFailure(base: { transactionId: string }, signed: { raw: string; hash: string }, error: unknown): Promise<void> {
+    if (error instanceof TransactionAlreadyKnownError) return; // falls through to 'submitted'
+    if (error instanceof NodeError) {
+      await this.record({ ...base, outcome: 'rejected', hash: signed.hash, error: error.message.slice(0, 2000) });
+      throw error;
+    }
+    if (error instanceof DownstreamUnavailableError && !error.requestSent) {
+      await this.record({ ...base, outcome: 'abandoned', error: error.message });
+      throw error;
+    }
+    const clientError = toClientError(error);
+    await this.record({ ...base, outcome: 'submitted', hash: signed.hash, raw: signed.raw, error: `submission outcome unknown: ${clientError.message}` });
+    throw clientError;
+  }
+
+  /**
+   * Reports the outcome to nonce-service. A failure here is logged, never thrown: the transaction is
+   * already with the node (or certainly not), and failing the client's call would invite a re-send.
+   */
+  private async record(request: RecordOutcomeRequest): Promise<void> {
+    try {
+      await this.options.bus.request(Routes.nonceRecordOutcome, request);
+    } catch (error) {
+      this.logger.error({ transactionId: request.transactionId, outcome: request.outcome, hash: request.hash, err: error instanceof Error ? error.message : String(error) }, 'could not record the send outcome with nonce-service');
+    }
+  }
+
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      throw toClientError(error);
+    }
+  }
+}
