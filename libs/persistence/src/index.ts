@@ -1,1 +1,4 @@
-export {};
+export * from './client';
+export * from './migrate';
+export * from './nonce-ledger';
+export * from './account-registry';

@@ -1,0 +1,435 @@
+import { Prisma, type PrismaClient } from './generated/prisma/client';
+
+/**
+ * The nonce ledger's SQL: per-(chain, sender) allocation and outcome recording. Every operation is
+ * ONE statement (one round trip, one implicit transaction): no interactive transaction on the hot
+ * path (shared/services.md, research/nonce-and-lifecycle.md §7.3, §7.5).
+ *
+ * Serialisation: each allocation statement first locks the account's counter row (`SELECT … FOR
+ * UPDATE` in a CTE). In READ COMMITTED that returns the latest committed row after waiting, so the
+ * counter arithmetic is exact; everything else in the statement may read an older snapshot, which
+ * is safe because released nonces are taken with DELETE … RETURNING (a row deleted by a concurrent
+ * statement is skipped, never returned twice) and a nonce from the counter is always ≥ next_nonce,
+ * while a released one is always below it. The unique index on (chain_id, from_address, live_nonce)
+ * is the last line of defence: a duplicate aborts the whole statement, counter included.
+ */
+
+export interface AllocationSlot {
+  /** Client idempotency key. Unique within one batch (the caller de-duplicates). */
+  requestId?: string;
+  /** Hash of the client's payload under that key; a different payload under the same key is refused by the caller. */
+  payloadHash?: string;
+}
+
+export interface AllocatedSlot {
+  kind: 'allocated';
+  transactionId: string;
+  nonce: number;
+}
+
+/** The request id was already in the ledger: its first transaction, nothing allocated. */
+export interface ExistingSlot {
+  kind: 'existing';
+  transactionId: string;
+  nonce: number;
+  chainId: number;
+  address: string;
+  status: string;
+  hash: string | null;
+  payloadHash: string | null;
+}
+
+export type SlotResult = AllocatedSlot | ExistingSlot;
+
+export type BatchAllocation =
+  /** No counter row yet: the caller reads the node's pending count, calls initAccount, retries. */
+  | { kind: 'unknown-account' }
+  /** One result per slot, in slot order. */
+  | { kind: 'ok'; slots: SlotResult[] };
+
+export type FixedAllocation =
+  | { kind: 'unknown-account' }
+  | AllocatedSlot
+  | ExistingSlot
+  /** A live transaction already holds that nonce. */
+  | { kind: 'nonce-in-use'; transactionId: string; nonce: number }
+  /** The fixed nonce lies further above the counter than allowed (it would open that many holes). */
+  | { kind: 'too-far-ahead'; nextNonce: number };
+
+export type OutcomeResult =
+  | { kind: 'ok'; chainId: number; address: string; nonce: number }
+  | { kind: 'not-found' }
+  /** The transaction is in a state the outcome cannot follow (e.g. submitted after its nonce was released). */
+  | { kind: 'conflict'; status: string; reason: string };
+
+export interface SubmittedRecord {
+  hash: string;
+  raw?: string;
+  type?: number;
+  fields?: Record<string, unknown>;
+  /** Nonce and chain id decoded from `raw`: the statement refuses a raw transaction for another slot. */
+  rawNonce?: number;
+  rawChainId?: number;
+}
+
+export interface NonceLedgerOptions {
+  /** How long an allocated, unsubmitted nonce belongs to its caller before it counts as a hole (issue 3). */
+  leaseMs: number;
+  /** Attempts of a statement that hit a unique violation from a concurrent duplicate (default 3). */
+  maxAttempts?: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export class NonceLedgerError extends Error {
+  override readonly name = 'NonceLedgerError';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+interface AllocRow {
+  ord: number;
+  kind: 'allocated' | 'existing' | 'no-account' | 'nonce-in-use' | 'too-far-ahead';
+  id: string | null;
+  nonce: bigint | null;
+  hash: string | null;
+  status: string | null;
+  payload_hash: string | null;
+  chain_id: bigint | null;
+  from_address: string | null;
+}
+
+export class NonceLedger {
+  private readonly maxAttempts: number;
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly options: NonceLedgerOptions,
+  ) {
+    this.maxAttempts = options.maxAttempts ?? 3;
+  }
+
+  /**
+   * Allocates one nonce per slot for (chainId, address) in a single statement: lowest released
+   * nonces first, then the counter; slots whose request id is already in the ledger get their first
+   * transaction back and consume nothing.
+   */
+  async allocateBatch(chainId: number, address: string, slots: AllocationSlot[]): Promise<BatchAllocation> {
+    if (slots.length === 0) return { kind: 'ok', slots: [] };
+    const requestIds = slots.map((s) => s.requestId ?? null);
+    const payloadHashes = slots.map((s) => s.payloadHash ?? null);
+    const chain = BigInt(chainId);
+    const rows = await this.withRetry(chainId, address, () =>
+      this.prisma.$queryRaw<AllocRow[]>(Prisma.sql`
+WITH
+req AS (
+  SELECT r.ord, r.rid, r.ph
+  FROM unnest(${requestIds}::text[], ${payloadHashes}::text[]) WITH ORDINALITY AS r(rid, ph, ord)
+),
+existing AS (
+  SELECT t.id, t.request_id, t.payload_hash, t.chain_id, t.from_address, t.nonce, t.hash, t.status
+  FROM transactions t
+  WHERE t.request_id = ANY(${requestIds}::text[])
+),
+fresh AS (
+  SELECT req.ord, req.rid, req.ph, row_number() OVER (ORDER BY req.ord) AS n
+  FROM req
+  WHERE req.rid IS NULL OR NOT EXISTS (SELECT 1 FROM existing e WHERE e.request_id = req.rid)
+),
+want AS (SELECT count(*) AS m FROM fresh),
+locked AS (
+  SELECT c.next_nonce, c.chain_nonce
+  FROM nonces c
+  WHERE c.chain_id = ${chain} AND c.address = ${address} AND (SELECT m FROM want) > 0
+  FOR UPDATE
+),
+reuse AS (
+  DELETE FROM released_nonces r
+  USING (
+    SELECT r2.nonce
+    FROM released_nonces r2, locked l
+    WHERE r2.chain_id = ${chain} AND r2.address = ${address} AND r2.nonce >= l.chain_nonce
+    ORDER BY r2.nonce
+    LIMIT (SELECT m FROM want)
+  ) pick
+  WHERE r.chain_id = ${chain} AND r.address = ${address} AND r.nonce = pick.nonce
+  RETURNING r.nonce
+),
+reuse_n AS (SELECT u.nonce, row_number() OVER (ORDER BY u.nonce) AS n FROM reuse u),
+bump AS (
+  UPDATE nonces c
+  SET next_nonce = l.next_nonce + (SELECT m FROM want) - (SELECT count(*) FROM reuse), updated_at = now()
+  FROM locked l
+  WHERE c.chain_id = ${chain} AND c.address = ${address}
+  RETURNING c.next_nonce
+),
+alloc AS (
+  SELECT f.ord, f.rid, f.ph,
+         COALESCE(u.nonce, l.next_nonce + f.n - 1 - (SELECT count(*) FROM reuse)) AS nonce,
+         (u.nonce IS NOT NULL) AS reused
+  FROM fresh f
+  CROSS JOIN locked l
+  LEFT JOIN reuse_n u ON u.n = f.n
+),
+ins AS (
+  INSERT INTO transactions (request_id, payload_hash, chain_id, from_address, nonce, live_nonce, nonce_source, status, lease_until)
+  SELECT a.rid, a.ph, ${chain}, ${address}, a.nonce, a.nonce,
+         CASE WHEN a.reused THEN 'reused'::nonce_source ELSE 'counter'::nonce_source END,
+         'allocated'::transaction_status,
+         now() + ${this.options.leaseMs} * interval '1 millisecond'
+  FROM alloc a
+  WHERE EXISTS (SELECT 1 FROM bump)
+  RETURNING id, nonce
+)
+SELECT a.ord::int AS ord, 'allocated' AS kind, i.id::text AS id, i.nonce, NULL::text AS hash, NULL::text AS status,
+       NULL::text AS payload_hash, NULL::bigint AS chain_id, NULL::text AS from_address
+FROM ins i JOIN alloc a ON a.nonce = i.nonce
+UNION ALL
+SELECT r.ord::int, 'existing', e.id::text, e.nonce, e.hash, e.status::text, e.payload_hash, e.chain_id, e.from_address
+FROM req r JOIN existing e ON e.request_id = r.rid
+UNION ALL
+SELECT 0, 'no-account', NULL, NULL, NULL, NULL, NULL, NULL, NULL
+WHERE (SELECT m FROM want) > 0 AND NOT EXISTS (SELECT 1 FROM locked)`),
+    );
+    if (rows.some((r) => r.kind === 'no-account')) return { kind: 'unknown-account' };
+    const bySlot = new Map<number, SlotResult>();
+    for (const row of rows) bySlot.set(row.ord, toSlot(row));
+    const out: SlotResult[] = [];
+    for (let i = 1; i <= slots.length; i++) {
+      const slot = bySlot.get(i);
+      if (!slot) throw new NonceLedgerError(`allocation statement returned no result for slot ${i} of ${slots.length}`);
+      out.push(slot);
+    }
+    return { kind: 'ok', slots: out };
+  }
+
+  /**
+   * Records a transaction at a nonce the client chose. The counter moves past it; nonces it skips
+   * become released nonces (reused first), so a fixed nonce leaves no gap behind.
+   */
+  async allocateFixed(chainId: number, address: string, nonce: number, slot: AllocationSlot, maxGap: number): Promise<FixedAllocation> {
+    const chain = BigInt(chainId);
+    const n = BigInt(nonce);
+    const rid = slot.requestId ?? null;
+    const rows = await this.withRetry(chainId, address, () =>
+      this.prisma.$queryRaw<AllocRow[]>(Prisma.sql`
+WITH
+existing AS (
+  SELECT t.id, t.payload_hash, t.chain_id, t.from_address, t.nonce, t.hash, t.status
+  FROM transactions t WHERE t.request_id = ${rid}::text
+),
+locked AS (
+  SELECT c.next_nonce FROM nonces c
+  WHERE c.chain_id = ${chain} AND c.address = ${address} AND NOT EXISTS (SELECT 1 FROM existing)
+  FOR UPDATE
+),
+live AS (
+  SELECT t.id FROM transactions t
+  WHERE t.chain_id = ${chain} AND t.from_address = ${address} AND t.live_nonce = ${n}
+),
+go AS (
+  SELECT l.next_nonce FROM locked l
+  WHERE NOT EXISTS (SELECT 1 FROM live) AND ${n} - l.next_nonce <= ${BigInt(maxGap)}
+),
+holes AS (
+  INSERT INTO released_nonces (chain_id, address, nonce)
+  SELECT ${chain}, ${address}, g FROM go, generate_series(go.next_nonce, ${n} - 1) g
+  ON CONFLICT DO NOTHING
+  RETURNING nonce
+),
+taken AS (
+  DELETE FROM released_nonces r
+  WHERE r.chain_id = ${chain} AND r.address = ${address} AND r.nonce = ${n} AND EXISTS (SELECT 1 FROM go)
+  RETURNING nonce
+),
+bump AS (
+  UPDATE nonces c SET next_nonce = ${n} + 1, updated_at = now()
+  FROM go
+  WHERE c.chain_id = ${chain} AND c.address = ${address} AND ${n} >= go.next_nonce
+  RETURNING c.next_nonce
+),
+ins AS (
+  INSERT INTO transactions (request_id, payload_hash, chain_id, from_address, nonce, live_nonce, nonce_source, status, lease_until)
+  SELECT ${rid}::text, ${slot.payloadHash ?? null}::text, ${chain}, ${address}, ${n}, ${n}, 'fixed'::nonce_source, 'allocated'::transaction_status,
+         now() + ${this.options.leaseMs} * interval '1 millisecond'
+  FROM go
+  RETURNING id, nonce
+)
+SELECT 1 AS ord, 'allocated' AS kind, i.id::text AS id, i.nonce, NULL::text AS hash, NULL::text AS status,
+       NULL::text AS payload_hash, NULL::bigint AS chain_id, NULL::text AS from_address
+FROM ins i
+UNION ALL
+SELECT 1, 'existing', e.id::text, e.nonce, e.hash, e.status::text, e.payload_hash, e.chain_id, e.from_address FROM existing e
+UNION ALL
+SELECT 1, 'nonce-in-use', v.id::text, ${n}, NULL, NULL, NULL, NULL, NULL FROM live v, locked l
+UNION ALL
+SELECT 1, 'too-far-ahead', NULL, l.next_nonce, NULL, NULL, NULL, NULL, NULL FROM locked l
+WHERE NOT EXISTS (SELECT 1 FROM live) AND ${n} - l.next_nonce > ${BigInt(maxGap)}
+UNION ALL
+SELECT 1, 'no-account', NULL, NULL, NULL, NULL, NULL, NULL, NULL
+WHERE NOT EXISTS (SELECT 1 FROM existing) AND NOT EXISTS (SELECT 1 FROM locked)`),
+    );
+    const row = rows[0];
+    if (!row) throw new NonceLedgerError('fixed-nonce statement returned no row');
+    switch (row.kind) {
+      case 'no-account':
+        return { kind: 'unknown-account' };
+      case 'nonce-in-use':
+        return { kind: 'nonce-in-use', transactionId: String(row.id), nonce };
+      case 'too-far-ahead':
+        return { kind: 'too-far-ahead', nextNonce: Number(row.nonce) };
+      default:
+        return toSlot(row);
+    }
+  }
+
+  /**
+   * Creates the counter row the first time an account is seen, starting at the node's count (a
+   * floor) or past the highest nonce the ledger already holds, whichever is higher. A concurrent
+   * first allocation from another replica wins the race harmlessly (ON CONFLICT DO NOTHING).
+   */
+  async initAccount(chainId: number, address: string, chainNonce: number): Promise<void> {
+    const chain = BigInt(chainId);
+    await this.prisma.$executeRaw`
+INSERT INTO nonces (chain_id, address, next_nonce, chain_nonce, chain_nonce_at)
+SELECT ${chain}, ${address},
+       GREATEST(${BigInt(chainNonce)}, COALESCE((SELECT max(t.live_nonce) + 1 FROM transactions t WHERE t.chain_id = ${chain} AND t.from_address = ${address}), 0)),
+       ${BigInt(chainNonce)}, now()
+ON CONFLICT (chain_id, address) DO NOTHING`;
+  }
+
+  /** The node accepted the transaction (or already knew it). Idempotent for the same hash. */
+  async markSubmitted(transactionId: string, record: SubmittedRecord): Promise<OutcomeResult> {
+    if (!UUID.test(transactionId)) return { kind: 'not-found' };
+    const fields = record.fields === undefined ? null : JSON.stringify(record.fields);
+    const rows = await this.prisma.$queryRaw<{ chain_id: bigint; from_address: string; nonce: bigint }[]>`
+UPDATE transactions SET
+  status = 'submitted'::transaction_status,
+  attempts = attempts + CASE WHEN hash IS DISTINCT FROM ${record.hash}::text THEN 1 ELSE 0 END,
+  hash = ${record.hash}::text,
+  raw = COALESCE(${record.raw ?? null}::text, raw),
+  type = COALESCE(${record.type ?? null}::int, type),
+  fields = COALESCE(${fields}::jsonb, fields),
+  error = NULL,
+  lease_until = NULL,
+  submitted_at = COALESCE(submitted_at, now()),
+  updated_at = now()
+WHERE id = ${transactionId}::uuid
+  AND status IN ('allocated', 'signed', 'submitted')
+  AND (${record.rawNonce ?? null}::bigint IS NULL OR nonce = ${record.rawNonce ?? null}::bigint)
+  AND (${record.rawChainId ?? null}::bigint IS NULL OR chain_id = ${record.rawChainId ?? null}::bigint)
+RETURNING chain_id, from_address, nonce`;
+    if (rows[0]) return okOutcome(rows[0]);
+    const current = await this.current(transactionId);
+    if (!current) return { kind: 'not-found' };
+    if (['mined', 'confirmed', 'failed'].includes(current.status)) return okOutcome(current);
+    if (record.rawNonce !== undefined && BigInt(record.rawNonce) !== current.nonce) {
+      return { kind: 'conflict', status: current.status, reason: `the raw transaction has nonce ${record.rawNonce}, the ledger allocated ${current.nonce}` };
+    }
+    if (record.rawChainId !== undefined && BigInt(record.rawChainId) !== current.chain_id) {
+      return { kind: 'conflict', status: current.status, reason: `the raw transaction is for chain ${record.rawChainId}, the ledger allocated on chain ${current.chain_id}` };
+    }
+    return { kind: 'conflict', status: current.status, reason: `transaction is ${current.status}; its nonce may already be reused` };
+  }
+
+  /**
+   * Nothing of this transaction reached the chain (`rejected` by the node, or `abandoned` before
+   * sending): its nonce goes back to the account's released nonces, taken first by the next
+   * allocation, so no gap remains. Its request id is freed so the client can retry under it.
+   */
+  async release(transactionId: string, outcome: 'rejected' | 'abandoned', error?: string): Promise<OutcomeResult> {
+    if (!UUID.test(transactionId)) return { kind: 'not-found' };
+    const rows = await this.prisma.$queryRaw<{ chain_id: bigint; from_address: string; nonce: bigint }[]>`
+WITH upd AS (
+  UPDATE transactions SET
+    status = ${outcome}::transaction_status,
+    error = ${error ?? null}::text,
+    live_nonce = NULL,
+    released_request_id = request_id,
+    request_id = NULL,
+    lease_until = NULL,
+    updated_at = now()
+  WHERE id = ${transactionId}::uuid AND status IN ('allocated', 'signed')
+  RETURNING id, chain_id, from_address, nonce
+),
+rel AS (
+  INSERT INTO released_nonces (chain_id, address, nonce, transaction_id)
+  SELECT u.chain_id, u.from_address, u.nonce, u.id FROM upd u
+  ON CONFLICT DO NOTHING
+  RETURNING nonce
+)
+SELECT chain_id, from_address, nonce FROM upd`;
+    if (rows[0]) return okOutcome(rows[0]);
+    const current = await this.current(transactionId);
+    if (!current) return { kind: 'not-found' };
+    if (current.status === outcome) return okOutcome(current);
+    return { kind: 'conflict', status: current.status, reason: `transaction is already ${current.status}; it cannot become ${outcome}` };
+  }
+
+  private async current(transactionId: string) {
+    const rows = await this.prisma.$queryRaw<{ status: string; chain_id: bigint; from_address: string; nonce: bigint }[]>`
+SELECT status::text AS status, chain_id, from_address, nonce FROM transactions WHERE id = ${transactionId}::uuid`;
+    return rows[0];
+  }
+
+  /**
+   * A unique violation means a concurrent statement inserted the same request id (retry: the id is
+   * then found) or, should the ledger ever be inconsistent, a released nonce that a live transaction
+   * holds (drop such released rows, then retry). The aborted statement changed nothing.
+   */
+  private async withRetry<T>(chainId: number, address: string, run: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await run();
+      } catch (error) {
+        const violation = uniqueViolation(error);
+        if (!violation || attempt >= this.maxAttempts) throw error;
+        if (violation.includes('live_nonce')) await this.dropReleasedLiveNonces(chainId, address);
+      }
+    }
+  }
+
+  private async dropReleasedLiveNonces(chainId: number, address: string): Promise<void> {
+    const chain = BigInt(chainId);
+    await this.prisma.$executeRaw`
+DELETE FROM released_nonces r USING transactions t
+WHERE r.chain_id = ${chain} AND r.address = ${address}
+  AND t.chain_id = r.chain_id AND t.from_address = r.address AND t.live_nonce = r.nonce`;
+  }
+}
+
+function toSlot(row: AllocRow): SlotResult {
+  if (row.kind === 'allocated') return { kind: 'allocated', transactionId: String(row.id), nonce: Number(row.nonce) };
+  return {
+    kind: 'existing',
+    transactionId: String(row.id),
+    nonce: Number(row.nonce),
+    chainId: Number(row.chain_id),
+    address: String(row.from_address),
+    status: String(row.status),
+    hash: row.hash,
+    payloadHash: row.payload_hash,
+  };
+}
+
+function okOutcome(row: { chain_id: bigint; from_address: string; nonce: bigint }): OutcomeResult {
+  return { kind: 'ok', chainId: Number(row.chain_id), address: row.from_address, nonce: Number(row.nonce) };
+}
+
+/** The violated constraint's name (or a marker) when `error` is a Postgres unique violation (23505). */
+export function uniqueViolation(error: unknown): string | undefined {
+  const seen = new Set<unknown>();
+  let e: unknown = error;
+  while (e && typeof e === 'object' && !seen.has(e)) {
+    seen.add(e);
+    const o = e as { code?: unknown; message?: unknown; meta?: Record<string, unknown>; cause?: unknown; constraint?: unknown };
+    const text = `${String(o.message ?? '')} ${JSON.stringify(o.meta ?? {})}`;
+    if (o.code === '23505' || o.code === 'P2002' || /23505|unique constraint/i.test(text)) {
+      const m = /(transactions_[a-z_]+_key|released_nonces_pkey|nonces_pkey)/.exec(text + String(o.constraint ?? ''));
+      return m ? m[1] : 'unique';
+    }
+    e = o.cause;
+  }
+  return undefined;
+}
