@@ -19,6 +19,11 @@ const depConstraints = [
   { sourceTag: 'scope:key-discovery', notDependOnLibsWithTags: ['type:backend'] },
 ];
 
+// Tests and benches may use the test harness (libs/testing) whichever project they live in.
+const testDepConstraints = depConstraints.map((c) =>
+  c.onlyDependOnLibsWithTags ? { ...c, onlyDependOnLibsWithTags: [...new Set([...c.onlyDependOnLibsWithTags, 'type:testing'])] } : c,
+);
+
 export default [
   { ignores: ['**/node_modules/**', '**/dist/**', '**/generated/**', 'tmp/**', '.nx/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
   ...nx.configs['flat/base'],
@@ -35,5 +40,9 @@ export default [
   {
     files: ['**/*.spec.ts', '**/*.e2e-spec.ts', 'libs/testing/**/*.ts', 'bench/**/*.ts', 'e2e/**/*.ts'],
     rules: { 'no-console': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
+  },
+  {
+    files: ['**/*.spec.ts', '**/*.e2e-spec.ts', 'bench/**/*.ts'],
+    rules: { '@nx/enforce-module-boundaries': ['error', { enforceBuildableLibDependency: false, allow: [], depConstraints: testDepConstraints }] },
   },
 ];

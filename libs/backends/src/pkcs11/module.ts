@@ -1,0 +1,75 @@
+/**
+ * Loading and initialising a PKCS#11 library, shared by every connector in the process that uses
+ * the same library file: C_Initialize is process-wide (a second call fails with
+ * CKR_CRYPTOKI_ALREADY_INITIALIZED) and so is login state (research/backend-apis.md §C.4, §C.7).
+ */
+import * as pkcs11js from 'pkcs11js';
+
+interface LoadedModule {
+  pkcs11: pkcs11js.PKCS11;
+  /** Connectors currently using it; C_Finalize when it drops to 0. */
+  refs: number;
+  initialized: boolean;
+}
+
+const modules = new Map<string, LoadedModule>();
+
+/** The CKR_* name of a PKCS#11 return value (built from pkcs11js's constants, so it never echoes input). */
+export function ckrName(code: number): string {
+  for (const [name, value] of Object.entries(pkcs11js)) {
+    if (name.startsWith('CKR_') && value === code) return name;
+  }
+  return `CKR_0x${code.toString(16)}`;
+}
+
+export function isPkcs11Error(error: unknown): error is pkcs11js.Pkcs11Error {
+  return error instanceof pkcs11js.Pkcs11Error || (typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'number' && 'method' in error);
+}
+
+/** "C_Login: CKR_PIN_INCORRECT" — safe to log and return: the name comes from the code, not from the message. */
+export function describePkcs11Error(error: unknown): string {
+  if (isPkcs11Error(error)) {
+    const method = (error as { method?: string }).method;
+    return `${method ? `${method}: ` : ''}${ckrName(error.code)}`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Loads (once) and initialises (once per use count) the library. */
+export function acquireModule(path: string): pkcs11js.PKCS11 {
+  let mod = modules.get(path);
+  if (!mod) {
+    const pkcs11 = new pkcs11js.PKCS11();
+    pkcs11.load(path);
+    mod = { pkcs11, refs: 0, initialized: false };
+    modules.set(path, mod);
+  }
+  if (!mod.initialized) {
+    try {
+      // OS locking: async C_Sign runs on the libuv pool; without it two sessions signing at once
+      // corrupted SoftHSM2's heap (research/style-and-performance.md §2.2).
+      mod.pkcs11.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
+    } catch (error) {
+      // Initialised by someone else in this process (another module instance): usable as is.
+      if (!(isPkcs11Error(error) && error.code === pkcs11js.CKR_CRYPTOKI_ALREADY_INITIALIZED)) throw error;
+    }
+    mod.initialized = true;
+  }
+  mod.refs++;
+  return mod.pkcs11;
+}
+
+/** Drops one use; the last one finalises the library (sessions and login state go with it). */
+export function releaseModule(path: string): void {
+  const mod = modules.get(path);
+  if (!mod || mod.refs === 0) return;
+  mod.refs--;
+  if (mod.refs === 0 && mod.initialized) {
+    mod.initialized = false;
+    try {
+      mod.pkcs11.C_Finalize();
+    } catch {
+      // already finalised: nothing to release
+    }
+  }
+}
