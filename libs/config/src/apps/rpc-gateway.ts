@@ -13,5 +13,12 @@ export const rpcGatewayConfig = defineConfig('rpc-gateway', {
     description: 'Expected chain id. When set (non-zero) the gateway refuses to start if the node reports another one. 0 = take the node\'s.',
   }),
   gasMultiplier: num({ env: 'GAS_ESTIMATE_MULTIPLIER', default: 1.2, min: 1, description: 'Multiplier applied to eth_estimateGas when the caller gives no gas.' }),
-  bodyLimitBytes: int({ env: 'RPC_BODY_LIMIT_BYTES', default: 5 * 1024 * 1024, min: 1024, description: 'Largest JSON-RPC request body accepted.' }),
+  bodyLimitBytes: int({ env: 'RPC_BODY_LIMIT_BYTES', default: 5 * 1024 * 1024, min: 1024, description: 'Largest JSON-RPC request body accepted (larger: HTTP 413).' }),
+  batchLimit: int({ env: 'RPC_BATCH_LIMIT', default: 1000, min: 1, description: 'Most requests in one JSON-RPC batch (geth\'s default is 1000).' }),
+  accountsMaxAgeMs: int({
+    env: 'ACCOUNTS_CACHE_MAX_AGE_MS',
+    default: 60_000,
+    min: 100,
+    description: 'How old the cached account list may get before eth_accounts re-reads it from key-discovery (accounts.changed events refresh it at once).',
+  }),
 });

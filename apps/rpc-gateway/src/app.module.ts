@@ -1,0 +1,23 @@
+import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { GATEWAY, type GatewayContext } from './gateway-context';
+import { RpcController } from './rpc.controller';
+
+@Injectable()
+class GatewayShutdown implements OnApplicationShutdown {
+  constructor(@Inject(GATEWAY) private readonly gateway: GatewayContext) {}
+  async onApplicationShutdown(): Promise<void> {
+    this.gateway.accounts.stop();
+    await this.gateway.bus.close();
+  }
+}
+
+@Module({})
+export class RpcGatewayModule {
+  static register(gateway: GatewayContext): DynamicModule {
+    return {
+      module: RpcGatewayModule,
+      controllers: [RpcController],
+      providers: [{ provide: GATEWAY, useValue: gateway }, GatewayShutdown],
+    };
+  }
+}

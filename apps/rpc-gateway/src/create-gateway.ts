@@ -1,0 +1,49 @@
+import { NestFactory } from '@nestjs/core';
+import type { INestApplication } from '@nestjs/common';
+import { JsonRpcError } from '@hsm-signer/ethereum';
+import { PinoNestLogger, redactUrl } from '@hsm-signer/logging';
+import { NatsBus } from '@hsm-signer/messaging';
+import { AccountDirectory, EthNodeClient, TransactionSender } from '@hsm-signer/transactions';
+import type { Logger } from 'pino';
+import { RpcGatewayModule } from './app.module';
+import type { GatewayContext, RpcGatewayConfig } from './gateway-context';
+import { JsonRpcHandler } from './rpc/json-rpc-handler';
+import { LocalMethods } from './rpc/local-methods';
+
+export interface RpcGateway {
+  app: INestApplication;
+  context: GatewayContext;
+}
+
+/**
+ * Builds the rpc-gateway: joins NATS, wires the send path (libs/transactions) and the JSON-RPC
+ * adapter, and returns a Nest app that is not listening yet (main.ts or a test calls listen).
+ * Refuses to start when CHAIN_ID is set and the node reports another chain; a node that is down at
+ * start is only a warning (the check repeats on the first send).
+ */
+export async function createRpcGateway(config: RpcGatewayConfig, logger: Logger): Promise<RpcGateway> {
+  const name = config.serviceName || `rpc-gateway-${process.pid}`;
+  const bus = await NatsBus.connect({ servers: config.natsUrl, name, requestTimeoutMs: config.natsRequestTimeoutMs });
+  try {
+    const node = new EthNodeClient({ url: config.nodeUrl, timeoutMs: config.nodeTimeoutMs });
+    const accounts = new AccountDirectory({ bus, maxAgeMs: config.accountsMaxAgeMs, logger });
+    const sender = new TransactionSender({ bus, node, accounts, gasMultiplier: config.gasMultiplier, expectedChainId: config.chainId || undefined, logger });
+    const handler = new JsonRpcHandler(node, new LocalMethods(accounts, sender), { maxBatchSize: config.batchLimit, logger });
+    const context: GatewayContext = { config, bus, node, accounts, sender, handler, healthTimeoutMs: Math.min(2_000, config.nodeTimeoutMs) };
+
+    try {
+      const chainId = await sender.chainId();
+      logger.info({ chainId, node: redactUrl(config.nodeUrl) }, 'connected to the Ethereum node');
+    } catch (error) {
+      if (error instanceof JsonRpcError && !/downstream/i.test(error.message)) throw error;
+      logger.warn({ node: redactUrl(config.nodeUrl), err: (error as Error).message }, 'the Ethereum node is not reachable yet');
+    }
+    accounts.start();
+
+    const app = await NestFactory.create(RpcGatewayModule.register(context), { bodyParser: false, logger: new PinoNestLogger(logger) });
+    return { app, context };
+  } catch (error) {
+    await bus.close();
+    throw error;
+  }
+}

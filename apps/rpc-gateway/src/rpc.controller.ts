@@ -1,0 +1,45 @@
+import { Controller, Get, Inject, Post, Req, Res } from '@nestjs/common';
+import { failureResponse, InvalidRequestError } from '@hsm-signer/ethereum';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { checkHealth } from './health';
+import { GATEWAY, type GatewayContext } from './gateway-context';
+import { BodyTooLargeError, readBody } from './rpc/read-body';
+
+const REQUEST_ID_MAX = 200;
+
+@Controller()
+export class RpcController {
+  constructor(@Inject(GATEWAY) private readonly gateway: GatewayContext) {}
+
+  /** The JSON-RPC endpoint. The raw body is read here (Nest's parser is off) so bad JSON is a -32700. */
+  @Post()
+  async rpc(@Req() req: IncomingMessage, @Res() res: ServerResponse): Promise<void> {
+    let body: string;
+    try {
+      body = await readBody(req, this.gateway.config.bodyLimitBytes);
+    } catch (error) {
+      const tooLarge = error instanceof BodyTooLargeError;
+      const e = new InvalidRequestError(tooLarge ? error.message : 'could not read the request body', { httpStatus: tooLarge ? 413 : 400 });
+      res.setHeader('connection', 'close');
+      send(res, e.httpStatus, 'application/json', JSON.stringify(failureResponse(null, e.toJSON())));
+      req.resume();
+      return;
+    }
+    const header = req.headers['x-request-id'];
+    const requestId = typeof header === 'string' && header.length > 0 ? header.slice(0, REQUEST_ID_MAX) : undefined;
+    const reply = await this.gateway.handler.handle(body, { requestId });
+    send(res, reply.status, reply.contentType, reply.body);
+  }
+
+  @Get('health')
+  async health(@Res() res: ServerResponse): Promise<void> {
+    const report = await checkHealth(this.gateway.bus, this.gateway.node, this.gateway.healthTimeoutMs);
+    send(res, report.status === 'ok' ? 200 : 503, 'application/json', JSON.stringify(report));
+  }
+}
+
+function send(res: ServerResponse, status: number, contentType: string, body: string): void {
+  res.statusCode = status;
+  res.setHeader('content-type', contentType);
+  res.end(body);
+}
