@@ -4,9 +4,9 @@
  * operator would, so the code under test never sees private key material.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -22,6 +22,12 @@ export interface SoftHsmTokenOptions {
   keys?: number | string[];
   /** Parent directory (default the OS temp dir). */
   parentDir?: string;
+  /**
+   * Add the token to this existing SoftHSM2 configuration instead of creating a new one; cleanup()
+   * then deletes only this token. Jest tests that use PKCS#11 in-process pass process.env.SOFTHSM2_CONF
+   * as set by libs/testing/jest-softhsm-env.js (native code cannot see jest's sandboxed env).
+   */
+  conf?: string;
 }
 
 export interface SoftHsmKeyInfo {
@@ -45,6 +51,7 @@ export interface SoftHsmToken {
   addKey(label: string, id?: string): Promise<SoftHsmKeyInfo>;
   /** Deletes the key pair (private and public objects) with this label. */
   deleteKey(label: string): Promise<void>;
+  /** Removes the token (and its directory, unless it was added to a shared configuration). */
   cleanup(): void;
 }
 
@@ -77,11 +84,20 @@ function randomHex(bytes: number): string {
 /** Creates a fresh token with its own SOFTHSM2_CONF and token directory. */
 export async function createSoftHsmToken(options: SoftHsmTokenOptions = {}): Promise<SoftHsmToken> {
   ensureSoftHsmInstalled();
-  const dir = mkdtempSync(join(options.parentDir ?? tmpdir(), 'softhsm-'));
-  const tokens = join(dir, 'tokens');
-  execFileSync('mkdir', ['-p', tokens]);
-  const conf = join(dir, 'softhsm2.conf');
-  writeFileSync(conf, `directories.tokendir = ${tokens}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`);
+  const shared = options.conf !== undefined;
+  let dir: string;
+  let conf: string;
+  if (options.conf !== undefined) {
+    if (!existsSync(options.conf)) throw new Error(`SoftHSM2 configuration ${options.conf} does not exist`);
+    conf = options.conf;
+    dir = dirname(conf);
+  } else {
+    dir = mkdtempSync(join(options.parentDir ?? tmpdir(), 'softhsm-'));
+    const tokens = join(dir, 'tokens');
+    mkdirSync(tokens);
+    conf = join(dir, 'softhsm2.conf');
+    writeFileSync(conf, `directories.tokendir = ${tokens}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`);
+  }
   const label = options.label ?? `hsm-test-${randomHex(4)}`;
   const pin = options.pin ?? '1234';
   const soPin = '12345678';
@@ -113,7 +129,12 @@ export async function createSoftHsmToken(options: SoftHsmTokenOptions = {}): Pro
       if (i >= 0) keys.splice(i, 1);
     },
     cleanup() {
-      rmSync(dir, { recursive: true, force: true });
+      if (!shared) return rmSync(dir, { recursive: true, force: true });
+      try {
+        execFileSync('softhsm2-util', ['--delete-token', '--token', label], { env: childEnv, stdio: 'ignore' });
+      } catch {
+        // already gone
+      }
     },
   };
 

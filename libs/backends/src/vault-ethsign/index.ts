@@ -1,0 +1,2 @@
+export * from './vault-ethsign-backend';
+export * from './ethsign-request';
