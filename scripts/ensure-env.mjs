@@ -5,7 +5,8 @@
 //   2. Prisma client          generated from libs/persistence/prisma/schema.prisma (`npm run prisma:generate`)
 //   3. Debian packages        softhsm2, opensc, nats-server, postgresql: installed with apt-get when
 //                             missing and running as root, else the exact command is printed and we exit 1
-//   4. Postgres               reachable at DATABASE_URL's server (default 127.0.0.1:5432, user postgres),
+//   4. Postgres               reachable at DATABASE_URL's and TEST_DATABASE_ADMIN_URL's server (default
+//                             127.0.0.1:5432, user postgres),
 //                             else the local cluster is started (pg_ctlcluster); a fresh cluster's scram
 //                             auth on 127.0.0.1 is switched to trust (and user postgres gets password
 //                             'postgres') so postgresql://postgres@127.0.0.1:5432/... works as on CI
@@ -135,8 +136,7 @@ function trustLocalTcp(version) {
   spawnSync('su', ['postgres', '-c', `psql -q -c "alter user postgres password 'postgres'"`], { stdio: 'ignore' });
 }
 
-async function ensurePostgres() {
-  const url = process.env.DATABASE_URL || DEFAULT_DATABASE_URL;
+async function ensurePostgres(url) {
   const target = new URL(url);
   const where = `${target.hostname}:${target.port || 5432}`;
   let result = await tryPostgres(url);
@@ -146,6 +146,11 @@ async function ensurePostgres() {
   if (!local) throw new EnvError(`Postgres at ${where} is not reachable (${result.message}); it is not local, so it is not started here`);
   if (!version) throw new EnvError(`Postgres at ${where} is not reachable (${result.message}) and no local cluster exists in /etc/postgresql`);
   if (result.code === 'ECONNREFUSED' || result.code === 'ENOENT' || result.code === undefined) {
+    const cluster = spawnSync('pg_lsclusters', ['-h'], { encoding: 'utf8' }).stdout?.split('\n').find((l) => l.startsWith(`${version} main `)) ?? '';
+    const [, , clusterPort, status] = cluster.split(/\s+/);
+    if (status === 'online' || (clusterPort && clusterPort !== String(target.port || 5432))) {
+      throw new EnvError(`Postgres at ${where} refused the connection (${result.message}); the local cluster ${version}/main is ${status ?? 'unknown'} on port ${clusterPort}`);
+    }
     if (!isRoot()) {
       throw new EnvError(`Postgres at ${where} is down. Start it as root:\n  sudo pg_ctlcluster --skip-systemctl-redirect ${version} main start`);
     }
@@ -162,6 +167,18 @@ async function ensurePostgres() {
   }
   if (!result.ok) throw new EnvError(`Postgres at ${where} is still not usable: ${result.message}`);
   say(`Postgres reachable at ${where}`);
+}
+
+/** Every Postgres server the configuration names: the apps' DATABASE_URL and the tests' TEST_DATABASE_ADMIN_URL. */
+function postgresUrls() {
+  const urls = [process.env.DATABASE_URL, process.env.TEST_DATABASE_ADMIN_URL].filter(Boolean);
+  if (!urls.length) urls.push(DEFAULT_DATABASE_URL);
+  const seen = new Set();
+  return urls.filter((u) => {
+    const t = new URL(u);
+    const key = `${t.hostname}:${t.port || 5432}:${t.username}`;
+    return seen.has(key) ? false : seen.add(key);
+  });
 }
 
 // --- 5. NATS ------------------------------------------------------------------------------------
@@ -185,13 +202,17 @@ async function ensureNats() {
   const port = Number(target.port || 4222);
   if (await natsAnswers(host, port)) return say(`NATS reachable at ${host}:${port}`);
   if (!LOCAL_HOSTS.has(target.hostname)) throw new EnvError(`NATS at ${host}:${port} is not reachable and not local, so it is not started here`);
-  const storeDir = isRoot() ? '/var/lib/nats-server' : join(process.env.HOME || '/tmp', '.local/share/hsm-signer/nats');
-  const logFile = isRoot() ? '/var/log/nats-server.log' : join(storeDir, 'nats-server.log');
+  // shared/services.md's command for 4222; another port gets a store of its own (two servers must not share one).
+  const suffix = port === 4222 ? '' : `-${port}`;
+  const storeDir = isRoot() ? `/var/lib/nats-server${suffix}` : join(process.env.HOME || '/tmp', `.local/share/hsm-signer/nats${suffix}`);
+  const logFile = isRoot() ? `/var/log/nats-server${suffix}.log` : join(storeDir, 'nats-server.log');
+  const pidFile = join(storeDir, 'nats-server.pid');
   mkdirSync(storeDir, { recursive: true });
   say(`NATS down: starting nats-server with JetStream on ${host}:${port} (store ${storeDir}, log ${logFile})`);
   run(
     'start-stop-daemon',
-    ['--start', '--oknodo', '--background', '--exec', '/usr/sbin/nats-server', '--', '-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir, '-l', logFile],
+    // A pid file of its own: matched by --exec alone, start-stop-daemon would take a server on another port for this one.
+    ['--start', '--oknodo', '--background', '--make-pidfile', '--pidfile', pidFile, '--exec', '/usr/sbin/nats-server', '--', '-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir, '-l', logFile],
     { quiet: true },
   );
   for (let i = 0; i < 50; i++) {
@@ -205,7 +226,7 @@ export async function ensureEnv() {
   ensureNodeModules();
   ensureDebianPackages();
   ensurePrismaClient();
-  await ensurePostgres();
+  for (const url of postgresUrls()) await ensurePostgres(url);
   await ensureNats();
 }
 

@@ -7,3 +7,6 @@ export * from './nats';
 export * from './token-keys';
 export * from './persistent-token';
 export * from './fixtures';
+export * from './proc-tree';
+export * from './stack';
+export * from './dev-stack';

@@ -1,0 +1,100 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { castBinary } from './anvil';
+import { READY_LINE } from './dev-stack';
+import { startNatsServer, type NatsServer } from './nats';
+import { freePort, waitFor } from './ports';
+import { createTestDatabase, type TestDatabase } from './postgres';
+import { commandLine, descendantPids, isAlive } from './proc-tree';
+import { WORKSPACE_ROOT } from './process';
+
+const run = promisify(execFile);
+
+// `npm start` exactly as a user runs it (node scripts/start.mjs: ensure-env, nx build, the stack), on
+// other ports, a temp data dir, a database and a NATS of its own so it never meets another stack.
+describe('npm start', () => {
+  let child: ChildProcess | undefined;
+  let nats: NatsServer | undefined;
+  let db: TestDatabase | undefined;
+  const dataDir = mkdtempSync(join(tmpdir(), 'npm-start-spec-'));
+  let tree: number[] = [];
+
+  afterAll(async () => {
+    // Only if the test failed half-way: nothing of ours may outlive it.
+    for (const pid of [child?.pid, ...tree]) if (pid && isAlive(pid)) process.kill(pid, 'SIGKILL');
+    await nats?.stop();
+    await db?.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('brings the stack up, its printed cast example sends a transaction, and SIGINT stops every process', async () => {
+    nats = await startNatsServer({ jetstream: true });
+    db = await createTestDatabase();
+    const ports = { RPC_PORT: 0, REST_PORT: 0, ANVIL_PORT: 0, NONCE_HTTP_PORT: 0, DISCOVERY_HTTP_PORT: 0, SIGNER_HTTP_PORT: 0 };
+    for (const key of Object.keys(ports) as (keyof typeof ports)[]) ports[key] = await freePort();
+    const env = {
+      ...process.env,
+      ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+      HSM_DATA_DIR: dataDir,
+      DATABASE_URL: db.url,
+      NATS_URL: nats.url,
+      DISCOVERY_POLL_INTERVAL_MS: '500',
+    };
+    const started = spawn(process.execPath, [join(WORKSPACE_ROOT, 'scripts', 'start.mjs')], { cwd: WORKSPACE_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = started;
+    let output = '';
+    started.stdout!.on('data', (d) => (output += String(d)));
+    started.stderr!.on('data', (d) => (output += String(d)));
+    const exited = new Promise<number | null>((resolve) => started.once('exit', (code) => resolve(code)));
+
+    await waitFor(
+      'the ready banner',
+      async () => {
+        if (started.exitCode !== null) throw new Error(`npm start exited with ${started.exitCode}:\n${output}`);
+        return output.includes(READY_LINE) && output.includes('Ctrl-C stops everything.');
+      },
+      150_000,
+      200,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\n--- output so far:\n${output}`);
+    });
+    expect(output).toContain(`http://127.0.0.1:${ports.RPC_PORT}`);
+    expect(output).toContain(`http://127.0.0.1:${ports.REST_PORT}`);
+    expect(output).toContain(`http://127.0.0.1:${ports.ANVIL_PORT}`);
+
+    // The printed example, word for word; only `npx cast` becomes the bundled binary's path.
+    const castLine = /^\s*npx cast (send .*)$/m.exec(output);
+    expect(castLine).not.toBeNull();
+    const args = castLine![1]!.trim().split(/\s+/);
+    const from = args[args.indexOf('--from') + 1]!;
+    const { stdout } = await run(castBinary(), args, { timeout: 60_000 });
+    const hash = /transactionHash\s+(0x[0-9a-f]{64})/.exec(stdout)?.[1];
+    expect(hash).toBeDefined();
+    expect(stdout).toMatch(/status\s+1 \(success\)/);
+    const receipt = await fetch(`http://127.0.0.1:${ports.ANVIL_PORT}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_getTransactionReceipt', params: [hash] }),
+    }).then((r) => r.json() as Promise<{ result: { status: string; from: string } }>);
+    expect(receipt.result.status).toBe('0x1');
+    expect(receipt.result.from).toBe(from.toLowerCase());
+
+    // Every process npm start started: the stack runner, the five services, anvil.
+    tree = descendantPids(started.pid!);
+    const commands = tree.map(commandLine);
+    for (const app of ['rpc-gateway', 'rest-gateway', 'nonce-service', 'key-discovery', 'signer-service']) {
+      expect(commands.some((c) => c.includes(`dist/${app}/apps/${app}/src/main.js`))).toBe(true);
+    }
+    expect(commands.some((c) => /\/anvil\b/.test(c))).toBe(true);
+
+    started.kill('SIGINT');
+    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 60_000))]);
+    expect(code).toBe(0);
+    expect(output).toContain('start: stopped');
+    await waitFor('every child process gone', async () => tree.every((pid) => !isAlive(pid)), 10_000).catch(() => undefined);
+    expect(tree.filter(isAlive).map((pid) => `${pid} ${commandLine(pid)}`)).toEqual([]);
+  }, 180_000);
+});
