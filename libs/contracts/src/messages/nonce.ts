@@ -7,6 +7,8 @@ export const parseAllocateNonceRequest = object({
   requestId: optional(string({ min: 1, max: 200 })),
   /** A nonce the caller fixed itself: recorded, and the allocator moves past it. */
   fixedNonce: optional(integer({ min: 0 })),
+  /** Hash of the client's payload under `requestId`: the same id with a different payload is refused (HSM30001). */
+  payloadHash: optional(hash32()),
 });
 export type AllocateNonceRequest = Infer<typeof parseAllocateNonceRequest>;
 

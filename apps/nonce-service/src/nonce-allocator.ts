@@ -1,0 +1,171 @@
+import type { Logger } from 'pino';
+import { ErrorCode, type AllocateNonceReply, type AllocateNonceRequest, type RecordOutcomeReply, type RecordOutcomeRequest } from '@hsm-signer/contracts';
+import { ServiceError } from '@hsm-signer/messaging';
+import type { AllocationSlot, ExistingSlot, NonceLedger, OutcomeResult } from '@hsm-signer/persistence';
+import { KeyedBatcher } from './batcher';
+import { NodeRequestError, type ChainReader } from './node-client';
+import { decodeRawTransaction, RawTransactionError } from './raw-transaction';
+
+export interface NonceAllocatorOptions {
+  maxBatch: number;
+  maxFixedNonceGap: number;
+}
+
+interface Pending {
+  requestId?: string;
+  payloadHash?: string;
+}
+
+/**
+ * nonce-service's logic over the ledger: coalesces concurrent requests per (chainId, address) into
+ * one allocation statement, seeds an account from the node's pending count the first time it is
+ * seen, enforces request-id idempotency, and records outcomes.
+ */
+export class NonceAllocator {
+  private readonly batcher: KeyedBatcher<Pending, AllocateNonceReply>;
+
+  constructor(
+    private readonly ledger: NonceLedger,
+    private readonly chain: ChainReader,
+    private readonly options: NonceAllocatorOptions,
+    private readonly logger?: Logger,
+  ) {
+    this.batcher = new KeyedBatcher((key, items) => this.runBatch(key, items), options.maxBatch);
+  }
+
+  allocate(request: AllocateNonceRequest): Promise<AllocateNonceReply> {
+    if (request.fixedNonce !== undefined) return this.allocateFixed(request, request.fixedNonce);
+    return this.batcher.submit(`${request.chainId}:${request.address}`, { requestId: request.requestId, payloadHash: request.payloadHash });
+  }
+
+  async recordOutcome(request: RecordOutcomeRequest): Promise<RecordOutcomeReply> {
+    let result: OutcomeResult;
+    if (request.outcome === 'submitted') {
+      if (!request.hash) throw new ServiceError(ErrorCode.InvalidRequest, 'a submitted outcome needs the transaction hash');
+      let decoded;
+      if (request.raw) {
+        try {
+          decoded = decodeRawTransaction(request.raw);
+        } catch (error) {
+          if (error instanceof RawTransactionError) throw new ServiceError(ErrorCode.InvalidRequest, error.message, { cause: error });
+          throw error;
+        }
+        if (decoded.hash !== request.hash) throw new ServiceError(ErrorCode.InvalidRequest, `hash ${request.hash} is not the hash of raw (${decoded.hash})`);
+      }
+      result = await this.ledger.markSubmitted(request.transactionId, {
+        hash: request.hash,
+        raw: request.raw,
+        type: decoded?.type,
+        fields: decoded?.fields,
+        rawNonce: decoded?.nonce,
+        rawChainId: decoded?.chainId,
+      });
+    } else {
+      result = await this.ledger.release(request.transactionId, request.outcome, request.error);
+    }
+    if (result.kind === 'not-found') throw new ServiceError(ErrorCode.TransactionNotFound, `no transaction ${request.transactionId} in the ledger`);
+    if (result.kind === 'conflict') {
+      this.logger?.warn({ transactionId: request.transactionId, outcome: request.outcome, status: result.status }, 'outcome refused');
+      throw new ServiceError(ErrorCode.NonceConflict, `cannot record ${request.outcome} for ${request.transactionId}: ${result.reason}`);
+    }
+    return { ok: 1 };
+  }
+
+  private async runBatch(key: string, items: Pending[]): Promise<(AllocateNonceReply | Error)[]> {
+    const [chainPart, address] = key.split(':');
+    const chainId = Number(chainPart);
+    // One slot per distinct request id; repeats within the batch share the first one's result.
+    const slots: AllocationSlot[] = [];
+    const slotOf: number[] = [];
+    const firstItemOfSlot: number[] = [];
+    const byRequestId = new Map<string, number>();
+    for (const item of items) {
+      const seen = item.requestId !== undefined ? byRequestId.get(item.requestId) : undefined;
+      if (seen !== undefined) {
+        slotOf.push(seen);
+        continue;
+      }
+      if (item.requestId !== undefined) byRequestId.set(item.requestId, slots.length);
+      slotOf.push(slots.length);
+      firstItemOfSlot.push(slotOf.length - 1);
+      slots.push({ requestId: item.requestId, payloadHash: item.payloadHash });
+    }
+
+    let result = await this.ledger.allocateBatch(chainId, address, slots);
+    if (result.kind === 'unknown-account') {
+      await this.initAccount(chainId, address);
+      result = await this.ledger.allocateBatch(chainId, address, slots);
+      if (result.kind === 'unknown-account') throw new ServiceError(ErrorCode.Internal, `nonce account ${chainId}/${address} vanished while being created`);
+    }
+    const slotResults = result.slots;
+    return items.map((item, i) => {
+      const slotIndex = slotOf[i];
+      const slot = slotResults[slotIndex];
+      // A repeat inside the batch is "existing" from its point of view: same checks as a later retry.
+      const isRepeat = firstItemOfSlot[slotIndex] !== i;
+      if (slot.kind === 'existing') return this.existingReply(slot, chainId, address, item);
+      if (isRepeat && slots[slotIndex].payloadHash !== undefined && item.payloadHash !== undefined && slots[slotIndex].payloadHash !== item.payloadHash) {
+        return payloadMismatch(item.requestId);
+      }
+      return { transactionId: slot.transactionId, nonce: slot.nonce };
+    });
+  }
+
+  private async allocateFixed(request: AllocateNonceRequest, nonce: number): Promise<AllocateNonceReply> {
+    const slot = { requestId: request.requestId, payloadHash: request.payloadHash };
+    let result = await this.ledger.allocateFixed(request.chainId, request.address, nonce, slot, this.options.maxFixedNonceGap);
+    if (result.kind === 'unknown-account') {
+      await this.initAccount(request.chainId, request.address);
+      result = await this.ledger.allocateFixed(request.chainId, request.address, nonce, slot, this.options.maxFixedNonceGap);
+    }
+    switch (result.kind) {
+      case 'allocated':
+        return { transactionId: result.transactionId, nonce: result.nonce };
+      case 'existing': {
+        const reply = this.existingReply(result, request.chainId, request.address, slot);
+        if (reply instanceof Error) throw reply;
+        return reply;
+      }
+      case 'nonce-in-use':
+        throw new ServiceError(ErrorCode.NonceConflict, `nonce ${nonce} of ${request.address} on chain ${request.chainId} is held by transaction ${result.transactionId}`);
+      case 'too-far-ahead':
+        throw new ServiceError(
+          ErrorCode.NonceConflict,
+          `nonce ${nonce} is more than ${this.options.maxFixedNonceGap} above the account's next nonce ${result.nextNonce}; it would leave a long gap`,
+        );
+      default:
+        throw new ServiceError(ErrorCode.Internal, `nonce account ${request.chainId}/${request.address} vanished while being created`);
+    }
+  }
+
+  private existingReply(slot: ExistingSlot, chainId: number, address: string, item: Pending): AllocateNonceReply | ServiceError {
+    if (slot.chainId !== chainId || slot.address !== address) {
+      return new ServiceError(ErrorCode.NonceConflict, `request id ${item.requestId} was already used for another account or chain`);
+    }
+    if (slot.payloadHash !== null && item.payloadHash !== undefined && slot.payloadHash !== item.payloadHash) return payloadMismatch(item.requestId);
+    return { transactionId: slot.transactionId, nonce: slot.nonce, ...(slot.hash ? { existingHash: slot.hash } : {}) };
+  }
+
+  /** First sighting of an account: start at the node's pending count (research §7.1 #5: the chain is a floor). */
+  private async initAccount(chainId: number, address: string): Promise<void> {
+    let pending: number;
+    try {
+      const nodeChainId = await this.chain.chainId();
+      if (nodeChainId !== chainId) {
+        throw new ServiceError(ErrorCode.InvalidRequest, `chain ${chainId} is not served here: the node is on chain ${nodeChainId}`);
+      }
+      pending = await this.chain.pendingCount(address);
+    } catch (error) {
+      if (error instanceof NodeRequestError) {
+        throw new ServiceError(ErrorCode.NodeUnavailable, `cannot read the pending nonce of ${address}: ${error.message}`, { cause: error });
+      }
+      throw error;
+    }
+    await this.ledger.initAccount(chainId, address, pending);
+    this.logger?.info({ chainId, address, pending }, 'new nonce account seeded from the node');
+  }
+}
+
+function payloadMismatch(requestId: string | undefined): ServiceError {
+  return new ServiceError(ErrorCode.NonceConflict, `request id ${requestId} was already used with a different payload`);
+}
