@@ -4,7 +4,7 @@ import { Routes, type Account, type RecordOutcomeRequest, type Route, type Unsig
 import { loadConfig, rpcGatewayConfig } from '@hsm-signer/config';
 import { createLogger } from '@hsm-signer/logging';
 import { freePort, startAnvil, startNatsServer, type AnvilNode, type NatsServer } from '@hsm-signer/testing';
-import { Transaction, Wallet, keccak256 } from 'ethers';
+import { Wallet, keccak256 } from 'ethers';
 import { connect, JSONCodec, type NatsConnection, type Subscription } from 'nats';
 import { createRpcGateway, type RpcGateway } from './create-gateway';
 
