@@ -1,0 +1,175 @@
+import { connect, JSONCodec, type NatsConnection, type Subscription } from 'nats';
+import { Client } from 'pg';
+import { keyDiscoveryConfig, loadConfig } from '@hsm-signer/config';
+import { Events, Routes, Subjects, type AccountsChangedEvent, type BackendListing, type ListKeysReply } from '@hsm-signer/contracts';
+import { createLogger } from '@hsm-signer/logging';
+import { NatsBus } from '@hsm-signer/messaging';
+import { createTestDatabase, startNatsServer, waitFor, type NatsServer, type TestDatabase } from '@hsm-signer/testing';
+import { startKeyDiscovery, type KeyDiscoveryService } from './app';
+import { summariseListing } from './listing';
+
+const A = '0x' + 'aa'.repeat(20);
+const B = '0x' + 'bb'.repeat(20);
+const C = '0x' + 'cc'.repeat(20);
+const caps = { signs: 'digest' as const, transactionTypes: [0, 1, 2] as (0 | 1 | 2)[] };
+const backend = (backendId: string, keys: string[], healthy = true): BackendListing => ({
+  backendId,
+  kind: 'pkcs11',
+  healthy,
+  ...(healthy ? {} : { error: 'token not present' }),
+  capabilities: caps,
+  keys: keys.map((address, i) => ({ keyId: `${backendId}-${i}`, address, label: `key-${i}` })),
+});
+
+/**
+ * TEST FIXTURE standing in for signer-service's key listing: a plain NATS responder on
+ * Subjects.signerListKeys that answers in Nest's reply envelope whatever listing the test sets.
+ */
+class SignerListKeysFixture {
+  listing: ListKeysReply = { backends: [] };
+  requests = 0;
+  private sub?: Subscription;
+  private constructor(private readonly nc: NatsConnection) {}
+  static async start(url: string): Promise<SignerListKeysFixture> {
+    const fixture = new SignerListKeysFixture(await connect({ servers: url, name: 'signer-list-keys-fixture' }));
+    await fixture.answer();
+    return fixture;
+  }
+  /** Subscribes and waits until the server has the subscription. */
+  async answer(): Promise<void> {
+    const codec = JSONCodec<{ id?: string }>();
+    this.sub = this.nc.subscribe(Subjects.signerListKeys, {
+      queue: 'signer',
+      callback: (_err, msg) => {
+        this.requests++;
+        const request = codec.decode(msg.data);
+        msg.respond(JSONCodec().encode({ id: request.id, response: this.listing, isDisposed: true }));
+      },
+    });
+    await this.nc.flush();
+  }
+  /** The signer goes away: no responder at all. */
+  silence(): void {
+    this.sub?.unsubscribe();
+    this.sub = undefined;
+  }
+  async close(): Promise<void> {
+    await this.nc.drain();
+  }
+}
+
+describe('listing summary (pure)', () => {
+  it('keeps healthy keys, turns unhealthy backends into stale candidates, first backend wins a duplicate', () => {
+    const summary = summariseListing({ backends: [backend('hsm1', [A, B]), backend('hsm2', [], false), backend('vault', [B.toUpperCase().replace('0X', '0x'), C])] });
+    expect(summary.listed.map((k) => `${k.address}@${k.backendId}`)).toEqual([`${A}@hsm1`, `${B}@hsm1`, `${C}@vault`]);
+    expect(summary.unhealthyBackends).toEqual(['hsm2']);
+    expect(summary.duplicates).toEqual([{ address: B, backendIds: ['hsm1', 'vault'] }]);
+  });
+});
+
+describe('key-discovery (2 replicas, real Postgres and nats-server, signer listing fixture)', () => {
+  let db: TestDatabase;
+  let nats: NatsServer;
+  let fixture: SignerListKeysFixture;
+  let replicas: KeyDiscoveryService[] = [];
+  let bus: NatsBus;
+  let pg: Client;
+  const events: AccountsChangedEvent[] = [];
+  const statusOf = async (address: string) => (await pg.query('SELECT status FROM accounts WHERE address = $1', [address])).rows[0]?.status;
+
+  beforeAll(async () => {
+    [db, nats] = await Promise.all([createTestDatabase(), startNatsServer()]);
+    bus = await NatsBus.connect({ servers: nats.url, name: 'key-discovery-spec', requestTimeoutMs: 5_000 });
+    bus.subscribe(Events.accountsChanged, (e) => events.push(e));
+    await bus.connection.flush();
+    const config = loadConfig(keyDiscoveryConfig, {
+      DATABASE_URL: db.url,
+      NATS_URL: nats.url,
+      DISCOVERY_HTTP_HOST: '127.0.0.1',
+      DISCOVERY_HTTP_PORT: '0',
+      DISCOVERY_POLL_INTERVAL_MS: '200',
+      NATS_REQUEST_TIMEOUT_MS: '1000',
+    });
+    const logger = createLogger('key-discovery-test', 'silent');
+    // Started before any signer answers: they must come up and keep retrying.
+    replicas = await Promise.all([startKeyDiscovery({ ...config, serviceName: 'kd-a' }, logger), startKeyDiscovery({ ...config, serviceName: 'kd-b' }, logger)]);
+    pg = new Client({ connectionString: db.url });
+    await pg.connect();
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const r of replicas) await r.close();
+    await fixture?.close();
+    await bus?.close();
+    await pg?.end();
+    await nats?.stop();
+    await db?.drop();
+  });
+
+  it('keeps running and answering while no signer-service is there', async () => {
+    await waitFor('a failed poll', async () => replicas.every((r) => r.discovery.lastPoll?.ok === false));
+    const result = await replicas[0].discovery.pollOnce();
+    expect(result).toMatchObject({ ok: false, error: expect.stringMatching(/no service is answering/) });
+    expect(await bus.request(Routes.accountsList, {})).toEqual({ accounts: [] });
+    const health = await fetch(`${replicas[1].httpUrl}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ ok: true, service: 'key-discovery', lastPoll: { ok: false } });
+  });
+
+  it('records listed keys as active accounts within a poll interval and announces them', async () => {
+    fixture = await SignerListKeysFixture.start(nats.url);
+    fixture.listing = { backends: [backend('hsm1', [A, B])] };
+    await waitFor('accounts listed', async () => (await bus.request(Routes.accountsList, {})).accounts.length === 2, 5_000, 50);
+    expect(await bus.request(Routes.accountsList, {})).toEqual({
+      accounts: [
+        { address: A, backendId: 'hsm1', keyId: 'hsm1-0', status: 'active' },
+        { address: B, backendId: 'hsm1', keyId: 'hsm1-1', status: 'active' },
+      ],
+    });
+    await waitFor('an accounts-changed event', async () => events.some((e) => e.added.includes(A) && e.added.includes(B)), 5_000, 20);
+    expect(await bus.request(Routes.accountsResolve, { address: B.toUpperCase().replace('0X', '0x') })).toEqual({
+      account: { address: B, backendId: 'hsm1', keyId: 'hsm1-1', status: 'active' },
+    });
+    expect(await bus.request(Routes.accountsResolve, { address: C })).toEqual({ account: null });
+    const row = (await pg.query('SELECT label, first_seen_at, last_seen_at FROM accounts WHERE address = $1', [A])).rows[0];
+    expect(row.label).toBe('key-0');
+    expect(row.last_seen_at.getTime()).toBeGreaterThanOrEqual(row.first_seen_at.getTime());
+  });
+
+  it('marks a key that vanished inactive, drops it from list and resolve, and announces the removal', async () => {
+    events.length = 0;
+    fixture.listing = { backends: [backend('hsm1', [A])] };
+    await waitFor('B inactive', async () => (await statusOf(B)) === 'inactive', 5_000, 50);
+    expect((await bus.request(Routes.accountsList, {})).accounts.map((a) => a.address)).toEqual([A]);
+    expect(await bus.request(Routes.accountsResolve, { address: B })).toEqual({ account: null });
+    await waitFor('a removal event', async () => events.some((e) => e.removed.includes(B)), 5_000, 20);
+    // Nothing else changed, so no event claims A was added again.
+    expect(events.every((e) => !e.added.includes(A))).toBe(true);
+  });
+
+  it('keeps the keys of an unhealthy backend as stale, and reactivates them when it recovers', async () => {
+    fixture.listing = { backends: [backend('hsm1', [], false), backend('vault', [C])] };
+    await waitFor('A stale and C active', async () => (await statusOf(A)) === 'stale' && (await statusOf(C)) === 'active', 5_000, 50);
+    const listed = (await bus.request(Routes.accountsList, {})).accounts;
+    expect(listed.map((a) => `${a.address}:${a.status}`)).toEqual([`${A}:stale`, `${C}:active`]);
+    expect((await bus.request(Routes.accountsResolve, { address: A })).account?.status).toBe('stale');
+
+    fixture.listing = { backends: [backend('hsm1', [A, B]), backend('vault', [C])] };
+    await waitFor('A active and B back', async () => (await statusOf(A)) === 'active' && (await statusOf(B)) === 'active', 5_000, 50);
+    await waitFor('B announced again', async () => events.some((e) => e.added.includes(B)), 5_000, 20);
+  });
+
+  it('survives the signer disappearing again, keeping the last known accounts', async () => {
+    fixture.silence();
+    const before = fixture.requests;
+    const result = await replicas[1].discovery.pollOnce();
+    expect(result.ok).toBe(false);
+    expect(fixture.requests).toBe(before);
+    expect((await bus.request(Routes.accountsList, {})).accounts).toHaveLength(3);
+    fixture.listing = { backends: [backend('hsm1', [A])] };
+    await fixture.answer();
+    await waitFor('the next successful poll', async () => (await bus.request(Routes.accountsList, {})).accounts.length === 1, 5_000, 50);
+    expect((await bus.request(Routes.accountsList, {})).accounts.map((a) => a.address)).toEqual([A]);
+    expect(replicas.some((r) => r.discovery.lastPoll?.ok)).toBe(true);
+  });
+});
