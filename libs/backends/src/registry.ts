@@ -228,6 +228,12 @@ export class BackendRegistry {
         if (e.failures) this.logger.info({ backendId: e.backend.id, failures: e.failures }, 'backend reconnected');
         else this.logger.info({ backendId: e.backend.id, kind: e.backend.kind }, 'backend connected');
         e.failures = 0;
+        // Warm the key cache (handles, addresses) and the key count shown in health output.
+        try {
+          e.keyCount = (await e.backend.listKeys()).length;
+        } catch (error) {
+          this.logger.warn({ backendId: e.backend.id, reason: describeError(error) }, 'initial key listing failed');
+        }
       } catch (error) {
         e.failures++;
         e.state = 'down';

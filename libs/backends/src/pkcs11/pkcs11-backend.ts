@@ -96,7 +96,7 @@ export class Pkcs11Backend implements SigningBackend {
       this.login(pkcs11, sessions[0]);
       this.conn = { pkcs11, slot, pool: new SessionPool(sessions) };
       this.cache.clear();
-      this.logger.info({ backendId: this.id, token: this.tokenLabel, sessions: sessions.length }, 'PKCS#11 token opened');
+      this.logger.info({ backendId: this.id, tokenLabel: this.tokenLabel, sessions: sessions.length }, 'PKCS#11 token opened');
     } catch (error) {
       for (const s of sessions) {
         try {

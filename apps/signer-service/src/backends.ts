@@ -1,0 +1,39 @@
+/**
+ * Builds the configured signing backends from signer-service's settings. Only PKCS#11 exists today;
+ * the other connectors of issue 4 (Azure Key Vault, Vault ethsign, AWS KMS) are added here.
+ */
+import type { Logger } from 'pino';
+import { BackendRegistry, Pkcs11Backend, type SigningBackend } from '@hsm-signer/backends';
+import { ConfigError } from '@hsm-signer/config';
+import type { SignerServiceConfig } from './config';
+
+export function buildBackends(config: SignerServiceConfig, logger: Logger): SigningBackend[] {
+  const backends: SigningBackend[] = [];
+  if (config.pkcs11Module) {
+    const problems: string[] = [];
+    if (!config.pkcs11TokenLabel) problems.push('PKCS11_TOKEN_LABEL is required when PKCS11_MODULE is set');
+    if (!config.pkcs11Pin) problems.push('PKCS11_PIN (or PKCS11_PIN_FILE) is required when PKCS11_MODULE is set');
+    if (problems.length) throw new ConfigError('signer-service', problems);
+    backends.push(
+      new Pkcs11Backend({
+        id: config.pkcs11BackendId,
+        modulePath: config.pkcs11Module,
+        tokenLabel: config.pkcs11TokenLabel as string,
+        pin: config.pkcs11Pin as string,
+        keyLabelPrefix: config.pkcs11KeyLabelPrefix,
+        sessions: config.pkcs11Sessions,
+        logger: logger.child({ backend: config.pkcs11BackendId }),
+      }),
+    );
+  }
+  return backends;
+}
+
+export function buildRegistry(config: SignerServiceConfig, logger: Logger): BackendRegistry {
+  const registry = new BackendRegistry({
+    logger,
+    backoff: { initialMs: config.backendRetryInitialMs, maxMs: config.backendRetryMaxMs },
+  });
+  for (const backend of buildBackends(config, logger)) registry.add(backend);
+  return registry;
+}

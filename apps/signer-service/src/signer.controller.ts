@@ -1,0 +1,31 @@
+import { Controller, Inject } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import type { Logger } from 'pino';
+import { Routes, Subjects } from '@hsm-signer/contracts';
+import { handleRpc } from '@hsm-signer/messaging';
+import { Signer } from './signer';
+import { LOGGER } from './tokens';
+
+/** NATS request handlers (queue group `signer`): thin adapters over {@link Signer}. */
+@Controller()
+export class SignerController {
+  constructor(
+    private readonly signer: Signer,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  @MessagePattern(Subjects.signerSignTransaction)
+  signTransaction(@Payload() payload: unknown) {
+    return handleRpc(Routes.signerSignTransaction, payload, (request) => this.signer.signTransaction(request), this.unexpected);
+  }
+
+  @MessagePattern(Subjects.signerListKeys)
+  listKeys(@Payload() payload: unknown) {
+    return handleRpc(Routes.signerListKeys, payload, () => this.signer.listKeys(), this.unexpected);
+  }
+
+  private readonly unexpected = (error: unknown) => {
+    // Message and class only: a payload or cause chain could carry more than we want in logs.
+    this.logger.error({ err: { type: error instanceof Error ? error.name : typeof error, message: error instanceof Error ? error.message : String(error) } }, 'unexpected error in signer handler');
+  };
+}
