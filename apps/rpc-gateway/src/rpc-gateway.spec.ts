@@ -4,7 +4,7 @@ import { Routes, type Account, type RecordOutcomeRequest, type Route, type Unsig
 import { loadConfig, rpcGatewayConfig } from '@hsm-signer/config';
 import { createLogger } from '@hsm-signer/logging';
 import { freePort, startAnvil, startNatsServer, type AnvilNode, type NatsServer } from '@hsm-signer/testing';
-import { Wallet, keccak256 } from 'ethers';
+import { Wallet, keccak256, type BaseWallet } from 'ethers';
 import { connect, JSONCodec, type NatsConnection, type Subscription } from 'nats';
 import { createRpcGateway, type RpcGateway } from './create-gateway';
 
@@ -20,7 +20,7 @@ const codec = JSONCodec<unknown>();
 const NATS_TIMEOUT_MS = 1_500;
 
 interface Fixtures {
-  wallets: Map<string, Wallet>;
+  wallets: Map<string, BaseWallet>;
   allocations: Array<{ chainId: number; address: string; requestId?: string; fixedNonce?: number; nonce: number }>;
   outcomes: RecordOutcomeRequest[];
   signed: UnsignedTransaction[];
@@ -45,7 +45,7 @@ function serve<Req, Rep>(nc: NatsConnection, route: Route<Req, Rep>, handler: (r
   });
 }
 
-function startFixtures(nc: NatsConnection, anvil: AnvilNode, wallets: Wallet[]): Fixtures {
+function startFixtures(nc: NatsConnection, anvil: AnvilNode, wallets: BaseWallet[]): Fixtures {
   const f: Fixtures = { wallets: new Map(wallets.map((w) => [w.address.toLowerCase(), w])), allocations: [], outcomes: [], signed: [], subs: new Map() };
   const account = (address: string): Account => ({ address, backendId: 'fixture', keyId: address.slice(2, 10), status: 'active' });
   const next = new Map<string, number>();
