@@ -117,7 +117,9 @@ export class EthNodeClient {
   }
 
   private transportError(error: unknown): Error {
-    if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+    // AbortSignal.timeout rejects with a DOMException (not always instanceof Error across realms).
+    const name = (error as { name?: unknown } | null)?.name;
+    if (name === 'TimeoutError' || name === 'AbortError') {
       return new DownstreamTimeoutError(this.options.timeoutMs, { cause: error });
     }
     return new DownstreamUnavailableError(!neverConnected(error), { cause: error });

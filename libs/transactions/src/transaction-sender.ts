@@ -97,11 +97,13 @@ export class TransactionSender {
     if (allocation.existingHash) {
       return { hash: allocation.existingHash, nonce: allocation.nonce, transactionId: allocation.transactionId, duplicate: true };
     }
+    const base = { transactionId: allocation.transactionId };
     if (request.nonce !== undefined && allocation.nonce !== request.nonce) {
-      throw new InternalJsonRpcError(`nonce-service allocated nonce ${allocation.nonce} instead of the requested ${request.nonce}`);
+      const error = new InternalJsonRpcError(`nonce-service allocated nonce ${allocation.nonce} instead of the requested ${request.nonce}`);
+      await this.record({ ...base, outcome: 'abandoned', error: error.message });
+      throw error;
     }
     const unsigned = withNonce(prepared, allocation.nonce);
-    const base = { transactionId: allocation.transactionId };
 
     let signed;
     try {
