@@ -5,3 +5,6 @@ export * from './registry';
 export * from './pkcs11/pkcs11-backend';
 export { SessionPool, SessionPoolClosedError } from './pkcs11/session-pool';
 export { ckrName } from './pkcs11/module';
+export * from './azure-key-vault';
+export * from './vault-ethsign';
+export * from './aws-kms';

@@ -6,8 +6,9 @@
  *    (ListResourceTags), kept when DescribeKey says Enabled + ECC_SECG_P256K1 + SIGN_VERIFY (§D.2)
  *  - public keys cached per key id for the life of the process: GetPublicKey is limited to 5/s and
  *    a key id's key material never changes (§D.3)
- *  - credentials from the standard AWS chain unless given; throttling handled by the SDK's adaptive
- *    retry mode (client-side rate limiting + backoff on ThrottlingException)
+ *  - credentials from the standard AWS chain unless given; ThrottlingException retried by the SDK with
+ *    backoff (standard mode; 'adaptive' adds client-side rate limiting); still throttled after the
+ *    last attempt → a signing error that leaves the backend up
  * keyId = the KMS key id (UUID).
  */
 import {
@@ -19,13 +20,15 @@ import {
   ListResourceTagsCommand,
   SignCommand,
   type KeyMetadata,
+  type KMSClientConfig,
 } from '@aws-sdk/client-kms';
-import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import type { BackendCapabilities } from '@hsm-signer/contracts';
 import { parsePublicKey, publicKeyToAddress } from '@hsm-signer/ethereum';
 import { firstLine, isTransportError, mapLimit, redact, transportReason } from '../cloud';
 import { BackendSigningError, BackendUnavailableError, InvalidDigestError, KeyNotFoundError } from '../errors';
-import type { BackendHealth, BackendKeyInfo, BackendLogger, SigningBackend } from '../types';
+import { noopLogger, type BackendHealth, type BackendKeyInfo, type BackendLogger, type SigningBackend } from '../types';
+
+type KmsCredentials = NonNullable<KMSClientConfig['credentials']>;
 
 export interface AwsKmsKeySelector {
   /** Only keys with an alias starting with this (with or without the `alias/` prefix). */
@@ -40,12 +43,17 @@ export interface AwsKmsBackendOptions {
   /** Endpoint override (VPC endpoint, FIPS endpoint, or a local fixture). */
   endpoint?: string;
   /** Static credentials or a provider; default: the standard AWS credential chain. */
-  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  credentials?: KmsCredentials;
   selector?: AwsKmsKeySelector;
   /** SDK attempts per call, throttling retries included (default 5). */
   maxAttempts?: number;
   /** Per-request timeout (default 10 s). */
   requestTimeoutMs?: number;
+  /**
+   * SDK retry mode (default 'standard': exponential backoff with jitter, longer base delay for
+   * ThrottlingException). 'adaptive' adds client-side rate limiting after throttling.
+   */
+  retryMode?: 'standard' | 'adaptive';
   logger?: BackendLogger;
 }
 
@@ -55,7 +63,6 @@ interface AwsErrorLike {
   $metadata?: { httpStatusCode?: number };
 }
 
-const noopLogger: BackendLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** Errors that mean the credentials or the identity are refused: the backend is unusable as configured. */
 const AUTH_ERRORS = new Set([
@@ -75,10 +82,11 @@ export class AwsKmsBackend implements SigningBackend {
   readonly id: string;
   private readonly region: string;
   private readonly endpoint?: string;
-  readonly #credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  readonly #credentials?: KmsCredentials;
   private readonly selector: AwsKmsKeySelector;
   private readonly maxAttempts: number;
   private readonly timeout: number;
+  private readonly retryMode: 'standard' | 'adaptive';
   private readonly logger: BackendLogger;
   private client?: KMSClient;
   /** keyId → key info; survives reconnects (public keys never change for a key id). */
@@ -93,6 +101,7 @@ export class AwsKmsBackend implements SigningBackend {
     this.selector = options.selector ?? {};
     this.maxAttempts = options.maxAttempts ?? 5;
     this.timeout = options.requestTimeoutMs ?? 10_000;
+    this.retryMode = options.retryMode ?? 'standard';
     this.logger = options.logger ?? noopLogger;
   }
 
@@ -103,7 +112,7 @@ export class AwsKmsBackend implements SigningBackend {
       endpoint: this.endpoint,
       credentials: this.#credentials,
       maxAttempts: this.maxAttempts,
-      retryMode: 'adaptive',
+      retryMode: this.retryMode,
       requestHandler: { requestTimeout: this.timeout, connectionTimeout: Math.min(this.timeout, 5_000) },
     });
     try {
@@ -178,11 +187,11 @@ export class AwsKmsBackend implements SigningBackend {
   /** DescribeKey (state can change) + cached GetPublicKey. undefined = not a usable signing key. */
   private async load(client: KMSClient, keyId: string, alias?: string): Promise<BackendKeyInfo | undefined> {
     const meta = (await client.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata;
-    if (!usable(meta)) {
+    const id = usableKeyId(meta);
+    if (!id) {
       this.logger.debug({ backendId: this.id, keyId, state: meta?.KeyState, spec: meta?.KeySpec }, 'KMS key skipped');
       return undefined;
     }
-    const id = meta!.KeyId!;
     const cached = this.publicKeys.get(id);
     if (cached) return alias && cached.label !== alias ? { ...cached, label: alias } : cached;
     const res = await client.send(new GetPublicKeyCommand({ KeyId: id }));
@@ -284,6 +293,7 @@ export class AwsKmsBackend implements SigningBackend {
   }
 }
 
-function usable(meta: KeyMetadata | undefined): boolean {
-  return !!meta?.KeyId && meta.KeyState === 'Enabled' && meta.KeySpec === 'ECC_SECG_P256K1' && meta.KeyUsage === 'SIGN_VERIFY';
+/** The key id when the key is an enabled secp256k1 signing key (§D.2), else undefined. */
+function usableKeyId(meta: KeyMetadata | undefined): string | undefined {
+  return meta?.KeyId && meta.KeyState === 'Enabled' && meta.KeySpec === 'ECC_SECG_P256K1' && meta.KeyUsage === 'SIGN_VERIFY' ? meta.KeyId : undefined;
 }

@@ -16,7 +16,7 @@ import type { BackendCapabilities } from '@hsm-signer/contracts';
 import { parsePublicKey, publicKeyToAddress } from '@hsm-signer/ethereum';
 import { firstLine, isTransportError, mapLimit, redact, transportReason } from '../cloud';
 import { BackendSigningError, BackendUnavailableError, InvalidDigestError, KeyNotFoundError } from '../errors';
-import type { BackendHealth, BackendKeyInfo, BackendLogger, SigningBackend } from '../types';
+import { noopLogger, type BackendHealth, type BackendKeyInfo, type BackendLogger, type SigningBackend } from '../types';
 
 export interface AzureKeySelector {
   /** Only keys carrying this tag: `name` (any value) or `name=value`. */
@@ -55,7 +55,6 @@ interface RestErrorLike {
   details?: { error?: { innererror?: { code?: string } } };
 }
 
-const noopLogger: BackendLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 export class AzureKeyVaultBackend implements SigningBackend {
   readonly kind = 'azure-keyvault';
@@ -252,7 +251,7 @@ export class AzureKeyVaultBackend implements SigningBackend {
     else if (e.statusCode === 401) text = `${context}: authentication failed (HTTP 401${e.code ? ` ${e.code}` : ''}): check the credential`;
     else if (e.statusCode === 403) text = `${context}: access denied (HTTP 403${e.code ? ` ${e.code}` : ''}): the identity needs keys/list, keys/get and keys/sign`;
     else if (e.statusCode !== undefined) text = `${context}: HTTP ${e.statusCode}${e.code ? ` ${e.code}` : ''}: ${firstLine(e.message)}`;
-    else text = `${context}: ${firstLine(error instanceof Error ? `${error.name}: ${error.message}` : String(error))}`;
+    else text = `${context}: ${firstLine(typeof e?.message === 'string' ? `${(error as Error).name}: ${e.message}` : String(error))}`;
     return redact(text, this.#secrets);
   }
 

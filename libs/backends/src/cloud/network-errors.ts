@@ -37,20 +37,35 @@ const TRANSPORT_CODES = new Set([
 
 const TRANSPORT_NAMES = new Set(['TimeoutError', 'AbortError', 'RequestTimeout']);
 
+interface ErrorLike {
+  name?: unknown;
+  message?: unknown;
+  code?: unknown;
+  cause?: { code?: unknown };
+}
+
+/**
+ * The errno-style code of a failure. Not `instanceof Error`: errors may come from another realm
+ * (jest's VM), and the AWS SDK then wraps them as "AWS SDK error wrapper for Error: connect
+ * ECONNREFUSED …", keeping the code only in the message.
+ */
 function codeOf(error: unknown): string | undefined {
-  const e = error as { code?: unknown; cause?: { code?: unknown } } | undefined;
-  if (typeof e?.code === 'string') return e.code;
-  if (typeof e?.cause?.code === 'string') return e.cause.code;
-  return undefined;
+  if (typeof error !== 'object' || error === null) return undefined;
+  const e = error as ErrorLike;
+  if (typeof e.code === 'string') return e.code;
+  if (typeof e.cause?.code === 'string') return e.cause.code;
+  const inMessage = typeof e.message === 'string' ? /\b(E[A-Z]{3,}|ERR_[A-Z0-9_]+)\b/.exec(e.message) : null;
+  return inMessage && (TRANSPORT_CODES.has(inMessage[1]) || inMessage[1].startsWith('ERR_SSL_')) ? inMessage[1] : undefined;
 }
 
 /** True when the request never got an answer from the service (down, unreachable, TLS refused, timed out). */
 export function isTransportError(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as ErrorLike;
   const code = codeOf(error);
   if (code && (TRANSPORT_CODES.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || code.startsWith('UND_ERR_'))) return true;
-  if (TRANSPORT_NAMES.has(error.name)) return true;
-  return /socket hang up|ECONNREFUSED|ECONNRESET|ETIMEDOUT|timeout of \d+ms exceeded|certificate required|alert/i.test(error.message);
+  if (typeof e.name === 'string' && TRANSPORT_NAMES.has(e.name)) return true;
+  return typeof e.message === 'string' && /socket hang up|timeout of \d+ms exceeded|certificate required|alert/i.test(e.message);
 }
 
 /** "connection refused (ECONNREFUSED)", or the error's first line; never more than 300 characters. */
@@ -65,8 +80,8 @@ export function transportReason(error: unknown): string {
     EAI_AGAIN: 'DNS lookup failed',
   };
   if (code && friendly[code]) return `${friendly[code]} (${code})`;
-  const message = error instanceof Error ? error.message : String(error);
-  return firstLine(code ? `${message} (${code})` : message);
+  const message = typeof (error as ErrorLike)?.message === 'string' ? ((error as ErrorLike).message as string) : String(error);
+  return firstLine(code && !message.includes(code) ? `${message} (${code})` : message);
 }
 
 export function firstLine(text: string, max = 300): string {

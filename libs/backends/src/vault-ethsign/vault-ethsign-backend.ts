@@ -16,7 +16,7 @@ import NodeVault from 'node-vault';
 import type { BackendCapabilities, UnsignedTransaction } from '@hsm-signer/contracts';
 import { firstLine, isTransportError, redact, transportReason } from '../cloud';
 import { BackendSigningError, BackendUnavailableError, KeyNotFoundError, UnsupportedOperationError } from '../errors';
-import type { BackendHealth, BackendKeyInfo, BackendLogger, SigningBackend } from '../types';
+import { noopLogger, type BackendHealth, type BackendKeyInfo, type BackendLogger, type SigningBackend } from '../types';
 import { checkEthsignResult, EthsignMismatchError, EthsignUnsupportedError, toEthsignRequest, unwrapVaultError } from './ethsign-request';
 
 export type VaultAuth =
@@ -62,7 +62,6 @@ interface VaultResponseError {
   response?: { statusCode?: number; body?: unknown };
 }
 
-const noopLogger: BackendLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const DEFAULT_K8S_JWT = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
 export class VaultEthsignBackend implements SigningBackend {
@@ -282,7 +281,8 @@ function statusOf(error: unknown): number | undefined {
 }
 
 function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  const message = (error as { message?: unknown } | undefined)?.message;
+  return typeof message === 'string' ? message : String(error);
 }
 
 function emptyErrors(error: unknown): boolean {
