@@ -3,6 +3,7 @@
  * the same library file: C_Initialize is process-wide (a second call fails with
  * CKR_CRYPTOKI_ALREADY_INITIALIZED) and so is login state (research/backend-apis.md §C.4, §C.7).
  */
+import { createHash } from 'node:crypto';
 import * as pkcs11js from 'pkcs11js';
 
 interface LoadedModule {
@@ -72,4 +73,44 @@ export function releaseModule(path: string): void {
       // already finalised: nothing to release
     }
   }
+}
+
+/**
+ * Login state is per process and token: once one connector has logged in, C_Login on any session
+ * answers CKR_USER_ALREADY_LOGGED_IN whatever PIN is given. So we remember (as a hash, in memory)
+ * which PIN opened each token and refuse a second connector with a different one instead of letting
+ * it ride on the first one's login.
+ */
+const logins = new Map<string, { pinHash: string; refs: number }>();
+
+function loginKey(path: string, tokenLabel: string): string {
+  return `${path}\u0000${tokenLabel}`;
+}
+
+function pinHash(pin: string): string {
+  return createHash('sha256').update(pin).digest('hex');
+}
+
+export type LoginCheck = 'first' | 'same-pin' | 'different-pin';
+
+/** Whether this process already holds a login on the token, and with the same PIN. */
+export function checkLogin(path: string, tokenLabel: string, pin: string): LoginCheck {
+  const entry = logins.get(loginKey(path, tokenLabel));
+  if (!entry || entry.refs === 0) return 'first';
+  return entry.pinHash === pinHash(pin) ? 'same-pin' : 'different-pin';
+}
+
+export function recordLogin(path: string, tokenLabel: string, pin: string): void {
+  const key = loginKey(path, tokenLabel);
+  const entry = logins.get(key);
+  if (entry && entry.refs > 0) entry.refs++;
+  else logins.set(key, { pinHash: pinHash(pin), refs: 1 });
+}
+
+export function releaseLogin(path: string, tokenLabel: string): void {
+  const key = loginKey(path, tokenLabel);
+  const entry = logins.get(key);
+  if (!entry) return;
+  entry.refs--;
+  if (entry.refs <= 0) logins.delete(key);
 }

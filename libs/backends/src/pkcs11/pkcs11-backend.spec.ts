@@ -160,6 +160,21 @@ describe('PKCS#11 connector on SoftHSM2', () => {
     await registry.close();
   });
 
+  it('does not let a connector with another PIN ride on an existing login of the same token', async () => {
+    const good = backend();
+    await good.connect();
+    const other = backend({ pin: '24681357' });
+    const error = await other.connect().catch((e) => e);
+    expect(error).toBeInstanceOf(BackendUnavailableError);
+    expect(error.retryable).toBe(false);
+    expect(error.reason).toContain('different PIN');
+    expect(error.message).not.toContain('24681357');
+    // the same PIN shares the login
+    const same = backend();
+    await same.connect();
+    expect(await same.listKeys()).toHaveLength(3);
+  });
+
   it('an unknown token label is reported with the labels that are present', async () => {
     const b = backend({ tokenLabel: 'no-such-token' });
     const error = await b.connect().catch((e) => e);

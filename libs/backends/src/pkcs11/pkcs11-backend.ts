@@ -10,7 +10,7 @@ import * as pkcs11js from 'pkcs11js';
 import type { BackendCapabilities } from '@hsm-signer/contracts';
 import { BackendSigningError, BackendUnavailableError, InvalidDigestError, KeyNotFoundError } from '../errors';
 import { noopLogger, type BackendHealth, type BackendKeyInfo, type BackendLogger, type SigningBackend } from '../types';
-import { acquireModule, ckrName, describePkcs11Error, isPkcs11Error, releaseModule } from './module';
+import { acquireModule, checkLogin, ckrName, describePkcs11Error, isPkcs11Error, recordLogin, releaseLogin, releaseModule } from './module';
 import { enumerateKeys, selectorOf, type TokenKey } from './objects';
 import { SessionPool } from './session-pool';
 
@@ -122,11 +122,23 @@ export class Pkcs11Backend implements SigningBackend {
   }
 
   private login(pkcs11: pkcs11js.PKCS11, session: pkcs11js.Handle): void {
+    const state = checkLogin(this.modulePath, this.tokenLabel, this.#pin);
+    if (state === 'different-pin') {
+      throw new BackendUnavailableError(this.id, `token "${this.tokenLabel}" is already logged in by another backend of this process with a different PIN`, { retryable: false });
+    }
+    if (state === 'same-pin') {
+      recordLogin(this.modulePath, this.tokenLabel, this.#pin);
+      return;
+    }
     try {
       pkcs11.C_Login(session, pkcs11js.CKU_USER, this.#pin);
+      recordLogin(this.modulePath, this.tokenLabel, this.#pin);
     } catch (error) {
-      // Login state is per process and token: another connector may already have logged in (§C.4).
-      if (isPkcs11Error(error) && error.code === pkcs11js.CKR_USER_ALREADY_LOGGED_IN) return;
+      // Logged in by code outside this module's bookkeeping (e.g. another copy of it in a test runner).
+      if (isPkcs11Error(error) && error.code === pkcs11js.CKR_USER_ALREADY_LOGGED_IN) {
+        recordLogin(this.modulePath, this.tokenLabel, this.#pin);
+        return;
+      }
       // The reason is built from the return-value name only, so the PIN can never leak into it.
       const code = isPkcs11Error(error) ? error.code : undefined;
       const reason = `login to token "${this.tokenLabel}" failed${code === undefined ? '' : `: ${ckrName(code)}`}`;
@@ -243,6 +255,7 @@ export class Pkcs11Backend implements SigningBackend {
         // already closed
       }
     }
+    releaseLogin(this.modulePath, this.tokenLabel);
     releaseModule(this.modulePath);
     this.logger.info({ backendId: this.id }, 'PKCS#11 token closed');
   }
