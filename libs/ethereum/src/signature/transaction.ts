@@ -2,7 +2,7 @@
  * Unsigned transaction (the wire shape from @hsm-signer/contracts) ↔ ethers v6 Transaction, the
  * digest a backend signs, and the signed serialisation (research/backend-apis.md §E.5).
  */
-import { getBytes, Signature, Transaction } from 'ethers';
+import { getBytes, keccak256, Signature, Transaction } from 'ethers';
 import type { UnsignedTransaction } from '@hsm-signer/contracts';
 import type { EthereumSignature } from './ethereum-signature';
 import { InvalidTransactionError, SenderMismatchError } from './errors';
@@ -60,13 +60,16 @@ export interface SignedTransaction {
 
 /**
  * Attaches a low-s signature and serialises. v is derived by ethers from yParity: chainId·2+35+recid
- * for type 0 (EIP-155), yParity for types 1 and 2.
+ * for type 0 (EIP-155), yParity for types 1 and 2. An ethers Transaction passed in gets the
+ * signature set in place (no copy: this is the signing hot path).
  */
 export function buildSignedTransaction(unsigned: UnsignedTransaction | Transaction, signature: EthereumSignature): SignedTransaction {
   if (!isLowS(getBytes(signature.s))) throw new InvalidTransactionError('refusing to serialise a high-s signature (EIP-2)');
-  const tx = unsigned instanceof Transaction ? unsigned.clone() : toEthersTransaction(unsigned);
+  const tx = unsigned instanceof Transaction ? unsigned : toEthersTransaction(unsigned);
   tx.signature = Signature.from({ r: signature.r, s: signature.s, yParity: signature.yParity });
-  return { raw: tx.serialized, hash: tx.hash as string };
+  const raw = tx.serialized;
+  // tx.hash would serialise a second time.
+  return { raw, hash: keccak256(raw) };
 }
 
 /**
