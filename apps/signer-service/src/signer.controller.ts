@@ -16,7 +16,17 @@ export class SignerController {
 
   @MessagePattern(Subjects.signerSignTransaction)
   signTransaction(@Payload() payload: unknown) {
-    return handleRpc(Routes.signerSignTransaction, payload, (request) => this.signer.signTransaction(request), this.unexpected);
+    return handleRpc(
+      Routes.signerSignTransaction,
+      payload,
+      async (request) => {
+        const reply = await this.signer.signTransaction(request);
+        // One line per signature (debug): which replica signed what, for audits and the e2e replica test.
+        this.logger.debug({ from: request.from, chainId: request.tx.chainId, nonce: request.tx.nonce, hash: reply.hash }, 'signed transaction');
+        return reply;
+      },
+      this.unexpected,
+    );
   }
 
   @MessagePattern(Subjects.signerListKeys)
