@@ -1,9 +1,8 @@
 import { NestFactory } from '@nestjs/core';
 import type { INestApplication } from '@nestjs/common';
-import { JsonRpcError } from '@hsm-signer/ethereum';
 import { PinoNestLogger, redactUrl } from '@hsm-signer/logging';
 import { NatsBus } from '@hsm-signer/messaging';
-import { AccountDirectory, EthNodeClient, TransactionSender } from '@hsm-signer/transactions';
+import { AccountDirectory, EthNodeClient, NodeChainMismatchError, TransactionSender } from '@hsm-signer/transactions';
 import type { Logger } from 'pino';
 import { RpcGatewayModule } from './app.module';
 import type { GatewayContext, RpcGatewayConfig } from './gateway-context';
@@ -35,7 +34,7 @@ export async function createRpcGateway(config: RpcGatewayConfig, logger: Logger)
       const chainId = await sender.chainId();
       logger.info({ chainId, node: redactUrl(config.nodeUrl) }, 'connected to the Ethereum node');
     } catch (error) {
-      if (error instanceof JsonRpcError && !/downstream/i.test(error.message)) throw error;
+      if (error instanceof NodeChainMismatchError) throw error;
       logger.warn({ node: redactUrl(config.nodeUrl), err: (error as Error).message }, 'the Ethereum node is not reachable yet');
     }
     accounts.start();

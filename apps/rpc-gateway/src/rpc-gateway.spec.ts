@@ -396,6 +396,12 @@ describe('rpc-gateway (in-process, real anvil + private nats-server, service FIX
       expect(await res.json()).toEqual({ status: 'ok', nats: 'connected', node: 'reachable' });
     });
 
+    it('refuses to start when CHAIN_ID is set and the node is on another chain', async () => {
+      await expect(startGateway({ NATS_URL: nats.url, ETH_NODE_URL: anvil.url, CHAIN_ID: '1' })).rejects.toThrow(
+        'the node is on chain 31337, but this gateway is configured for chain 1 (CHAIN_ID)',
+      );
+    });
+
     it('node unreachable → HTTP 504, -32000 "Failed to connect to downstream node" for sends and pass-through; /health 503', async () => {
       const dead = await startGateway({ NATS_URL: nats.url, ETH_NODE_URL: `http://127.0.0.1:${await freePort()}` });
       try {

@@ -23,6 +23,17 @@ import type { EthNodeClient, NodeCall } from './eth-node-client';
 import { silentLogger, type SendPathLogger } from './logger';
 import { toClientError } from './service-errors';
 
+/** The node is on another chain than the configured CHAIN_ID: nothing is signed for it. HTTP 502. */
+export class NodeChainMismatchError extends JsonRpcError {
+  override name = 'NodeChainMismatchError';
+  constructor(
+    readonly nodeChainId: number,
+    readonly expectedChainId: number,
+  ) {
+    super(JsonRpcErrorCode.Server, `the node is on chain ${nodeChainId}, but this gateway is configured for chain ${expectedChainId} (CHAIN_ID)`, { httpStatus: 502 });
+  }
+}
+
 /** Used when the node has no eth_maxPriorityFeePerGas (ethers v6 uses the same 1 gwei default). */
 export const FALLBACK_PRIORITY_FEE = 1_000_000_000n;
 
@@ -133,9 +144,7 @@ export class TransactionSender {
       this.chainIdPromise = (async () => {
         const chainId = Number(parseQuantity(await this.options.node.request('eth_chainId'), 'eth_chainId result'));
         const expected = this.options.expectedChainId;
-        if (expected && expected !== chainId) {
-          throw new JsonRpcError(JsonRpcErrorCode.Server, `the node is on chain ${chainId}, but this gateway is configured for chain ${expected} (CHAIN_ID)`, { httpStatus: 502 });
-        }
+        if (expected && expected !== chainId) throw new NodeChainMismatchError(chainId, expected);
         return chainId;
       })();
       // A failed read (node down) must not stick: the next send asks again.
