@@ -30,10 +30,8 @@ export function buildBackends(config: SignerServiceConfig, logger: Logger): Sign
 }
 
 export function buildRegistry(config: SignerServiceConfig, logger: Logger): BackendRegistry {
-  const registry = new BackendRegistry({
-    logger,
-    backoff: { initialMs: config.backendRetryInitialMs, maxMs: config.backendRetryMaxMs },
-  });
+  // Reconnect backoff: DEFAULT_BACKOFF (500 ms doubling to 30 s, with jitter).
+  const registry = new BackendRegistry({ logger });
   for (const backend of buildBackends(config, logger)) registry.add(backend);
   return registry;
 }

@@ -25,8 +25,6 @@ function configFor(nats: NatsServer, token: SoftHsmToken, overrides: Record<stri
     PKCS11_MODULE: token.module,
     PKCS11_TOKEN_LABEL: token.label,
     PKCS11_PIN: token.pin,
-    SIGNER_BACKEND_RETRY_INITIAL_MS: '50',
-    SIGNER_BACKEND_RETRY_MAX_MS: '200',
     LOG_LEVEL: 'silent',
     ...overrides,
   });

@@ -14,11 +14,4 @@ export const signerServiceConfig = defineConfig('signer-service', {
   pkcs11KeyLabelPrefix: optionalStr({ env: 'PKCS11_KEY_LABEL_PREFIX', description: 'Only keys whose CKA_LABEL starts with this prefix are used. Unset = every secp256k1 key.' }),
   pkcs11BackendId: str({ env: 'PKCS11_BACKEND_ID', default: 'pkcs11', description: 'Id of the PKCS#11 backend in the account registry.' }),
   pkcs11Sessions: int({ env: 'PKCS11_SESSIONS', default: 4, min: 1, max: 1024, description: 'Size of the PKCS#11 session pool (one signing operation per session at a time).' }),
-  backendRetryInitialMs: int({
-    env: 'SIGNER_BACKEND_RETRY_INITIAL_MS',
-    default: 500,
-    min: 10,
-    description: 'First delay before reconnecting a backend that failed to connect or was lost; doubles per failure. A rejected PIN is not retried.',
-  }),
-  backendRetryMaxMs: int({ env: 'SIGNER_BACKEND_RETRY_MAX_MS', default: 30_000, min: 10, description: 'Longest delay between backend reconnection attempts.' }),
 });
