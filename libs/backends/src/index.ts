@@ -8,3 +8,4 @@ export { ckrName } from './pkcs11/module';
 export * from './azure-key-vault';
 export * from './vault-ethsign';
 export * from './aws-kms';
+export * from './config';

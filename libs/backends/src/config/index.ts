@@ -1,0 +1,2 @@
+export * from './backends-file';
+export * from './create-backends';
