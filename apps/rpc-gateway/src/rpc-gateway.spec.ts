@@ -3,8 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { Routes, type Account, type RecordOutcomeRequest, type Route, type UnsignedTransaction } from '@hsm-signer/contracts';
 import { loadConfig, rpcGatewayConfig } from '@hsm-signer/config';
 import { createLogger } from '@hsm-signer/logging';
-import { freePort, startAnvil, startNatsServer, type AnvilNode, type NatsServer } from '@hsm-signer/testing';
-import { Wallet, keccak256, type BaseWallet } from 'ethers';
+import { castBinary, freePort, startAnvil, startNatsServer, type AnvilNode, type NatsServer } from '@hsm-signer/testing';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { JsonRpcProvider, Wallet, keccak256, type BaseWallet } from 'ethers';
+import { createWalletClient, http } from 'viem';
+import { anvil as anvilChain } from 'viem/chains';
 import { connect, JSONCodec, type NatsConnection, type Subscription } from 'nats';
 import { createRpcGateway, type RpcGateway } from './create-gateway';
 
@@ -237,6 +241,45 @@ describe('rpc-gateway (in-process, real anvil + private nats-server, service FIX
       expect(again.body.result).toBe(first.body.result);
       expect(fixtures.signed.length).toBe(signedBefore);
       expect(fixtures.allocations.filter((a) => a.requestId === 'order-17')).toHaveLength(1);
+    });
+  });
+
+  describe('real clients (ethers JsonRpcSigner, viem JSON-RPC account, cast --unlocked)', () => {
+    it('ethers: listAccounts and getSigner().sendTransaction', async () => {
+      const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true, pollingInterval: 50 });
+      try {
+        const listed = (await provider.listAccounts()).map((s) => s.address.toLowerCase());
+        expect(listed).toEqual([alice.address, bob.address].map((a) => a.toLowerCase()).sort());
+        const signer = await provider.getSigner(alice.address);
+        const response = await signer.sendTransaction({ to: stranger, value: 12n });
+        const receipt = await response.wait();
+        expect(receipt?.status).toBe(1);
+        expect(receipt?.from).toBe(alice.address);
+      } finally {
+        provider.destroy();
+      }
+    });
+
+    it('viem: an EIP-1559 send mines as type 2, a legacy one as type 0', async () => {
+      const client = createWalletClient({ account: bob.address as `0x${string}`, chain: anvilChain, transport: http(url) });
+      const h2 = await client.sendTransaction({ to: stranger as `0x${string}`, value: 1n });
+      const h0 = await client.sendTransaction({ to: stranger as `0x${string}`, value: 1n, type: 'legacy' });
+      for (const [hash, type] of [[h2, '0x2'], [h0, '0x0']] as const) {
+        await waitForReceipt(anvil, hash);
+        expect((await anvil.rpc<{ type: string }>('eth_getTransactionByHash', [hash])).type).toBe(type);
+      }
+    });
+
+    it('cast send --unlocked', async () => {
+      // Asynchronous: the gateway runs in this process and must keep answering while cast waits.
+      const { stdout } = await promisify(execFile)(castBinary(), ['send', '--unlocked', '--from', alice.address, stranger, '--value', '3', '--rpc-url', url, '--json'], {
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { ...process.env, ETH_RPC_URL: undefined, ETH_FROM: undefined },
+      });
+      const receipt = JSON.parse(stdout) as { status: string; from: string };
+      expect(receipt.status).toBe('0x1');
+      expect(receipt.from).toBe(alice.address.toLowerCase());
     });
   });
 
