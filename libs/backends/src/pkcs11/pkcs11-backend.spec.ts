@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as nativeSecp from 'secp256k1';
 import { getBytes } from 'ethers';
 import { isLowS, parseP1363Signature, parsePublicKey, publicKeyToAddress, toEthereumSignature, recoverAddress } from '@hsm-signer/ethereum';
-import { createSoftHsmToken, type SoftHsmToken } from '@hsm-signer/testing';
+import { createSoftHsmToken, waitFor, type SoftHsmToken } from '@hsm-signer/testing';
 import { BackendUnavailableError, InvalidDigestError, KeyNotFoundError } from '../errors';
 import { BackendRegistry } from '../registry';
 import type { BackendLogger } from '../types';
@@ -199,6 +199,32 @@ describe('PKCS#11 connector on SoftHSM2', () => {
     await b.connect();
     expect(await b.listKeys()).toHaveLength(1);
     expect(await b.health()).toEqual({ healthy: true, keyCount: 1 });
+  });
+
+  it('a token deleted while running makes the backend unhealthy; re-created, the registry reconnects on its own', async () => {
+    const spare = await createSoftHsmToken({ conf: process.env.SOFTHSM2_CONF, keys: ['spare-1'] });
+    // (the slot list is fixed at C_Initialize: the spare token exists before this registry initialises the library)
+    const registry = new BackendRegistry({ backoff: { initialMs: 20, maxMs: 100 } });
+    try {
+      registry.add(new Pkcs11Backend({ id: 'spare', modulePath: spare.module, tokenLabel: spare.label, pin: spare.pin, sessions: 2 }));
+      await registry.start();
+      expect((await registry.listAll())[0].keys.map((k) => k.label)).toEqual(['spare-1']);
+
+      execFileSync('softhsm2-util', ['--delete-token', '--token', spare.label], { env: { ...process.env, ...spare.env }, stdio: 'ignore' });
+      const [down] = await registry.listAll();
+      expect(down.healthy).toBe(false); // not "healthy with no keys": key-discovery must not retire the accounts
+      expect(down.error).toContain(`token "${spare.label}"`);
+      await waitFor('reconnect attempts', async () => registry.status()[0].failures >= 1, 5_000, 10);
+      expect(registry.status()[0].reason).toContain(`no token labelled "${spare.label}"`);
+
+      execFileSync('softhsm2-util', ['--init-token', '--free', '--label', spare.label, '--so-pin', spare.soPin, '--pin', spare.pin], { env: { ...process.env, ...spare.env }, stdio: 'ignore' });
+      await waitFor('reconnected', async () => registry.status()[0].healthy, 10_000, 20);
+      const [up] = await registry.listAll();
+      expect(up).toMatchObject({ healthy: true, keys: [] }); // a new, empty token
+    } finally {
+      await registry.close();
+      spare.cleanup();
+    }
   });
 
   it('parses the CKA_EC_POINT form SoftHSM2 returns (DER OCTET STRING 04 41 04…)', async () => {

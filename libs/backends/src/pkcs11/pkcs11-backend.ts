@@ -161,8 +161,23 @@ export class Pkcs11Backend implements SigningBackend {
     return fallback(reason);
   }
 
+  /**
+   * Throws BackendUnavailableError when the token is gone. Without this, a deleted or removed token
+   * would simply list no keys, and key-discovery would retire every account instead of marking them
+   * stale (SoftHSM2 answers C_FindObjects on a deleted token with an empty list).
+   */
+  private probeToken(conn: Connection): void {
+    try {
+      conn.pkcs11.C_GetTokenInfo(conn.slot);
+    } catch (error) {
+      throw new BackendUnavailableError(this.id, `token "${this.tokenLabel}": ${describePkcs11Error(error)}`, { cause: error });
+    }
+  }
+
   async listKeys(): Promise<BackendKeyInfo[]> {
-    const { pkcs11, pool } = this.connection();
+    const conn = this.connection();
+    const { pkcs11, pool } = conn;
+    this.probeToken(conn);
     let result;
     try {
       result = await pool.use((session) => enumerateKeys(pkcs11, session, this.keyLabelPrefix));
@@ -233,10 +248,10 @@ export class Pkcs11Backend implements SigningBackend {
     if (!this.conn) return { healthy: false, reason: 'not connected' };
     try {
       // Cheap probe that fails when the token is removed or the library lost its HSM connection.
-      this.conn.pkcs11.C_GetTokenInfo(this.conn.slot);
+      this.probeToken(this.conn);
       return { healthy: true, keyCount: this.cache.size };
     } catch (error) {
-      return { healthy: false, reason: `token "${this.tokenLabel}": ${describePkcs11Error(error)}`, keyCount: this.cache.size };
+      return { healthy: false, reason: (error as BackendUnavailableError).reason, keyCount: this.cache.size };
     }
   }
 
