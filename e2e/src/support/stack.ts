@@ -7,10 +7,14 @@ import { startStack, type Stack, type StackOptions } from '@hsm-signer/testing';
 export function useStack(options: StackOptions): () => Stack {
   let stack: Stack | undefined;
   beforeAll(async () => {
+    const started = Date.now();
     stack = await startStack(options);
+    console.log(`stack started in ${Date.now() - started} ms (logs: ${stack.logDir})`);
   }, 240_000);
   afterAll(async () => {
+    const started = Date.now();
     await stack?.stop();
+    console.log(`stack stopped in ${Date.now() - started} ms`);
   }, 120_000);
   return () => {
     if (!stack) throw new Error('the stack did not start (see the beforeAll error above)');
