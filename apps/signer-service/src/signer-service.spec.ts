@@ -194,6 +194,41 @@ describe('signer-service with a wrong PIN', () => {
   });
 });
 
+describe('signer-service closing under load', () => {
+  it('answers every in-flight request (signed, or a clear error) when closed mid-stream; none hangs', async () => {
+    const ownNats = await startNatsServer();
+    const replica = await startSignerService(configFor(ownNats, token), { logger: silent });
+    const ownBus = await NatsBus.connect({ servers: ownNats.url, name: 'close-under-load', requestTimeoutMs: 5_000 });
+    try {
+      const results = Array.from({ length: 40 }, (_, i) =>
+        ownBus.request(Routes.signerSignTransaction, request(keys[i % 2], tx(2, i))).then(
+          (reply) => ({ ok: true as const, reply, i }),
+          (error: unknown) => ({ ok: false as const, error, i }),
+        ),
+      );
+      await new Promise((r) => setTimeout(r, 5));
+      const started = Date.now();
+      await replica.close();
+      const settled = await Promise.all(results);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      for (const r of settled) {
+        if (r.ok) {
+          expect(Transaction.from(r.reply.raw).from?.toLowerCase()).toBe(keys[r.i % 2].address);
+        } else {
+          // refused while draining, or nobody answering any more: never a timeout or an internal error
+          const clear =
+            (r.error instanceof RemoteServiceError && r.error.code === ErrorCode.BackendUnavailable) || r.error instanceof NoRespondersError;
+          if (!clear) throw r.error;
+        }
+      }
+      expect(settled.some((r) => r.ok)).toBe(true);
+    } finally {
+      await ownBus.close();
+      await ownNats.stop();
+    }
+  });
+});
+
 describe('signer-service process', () => {
   it('shuts down cleanly on SIGTERM: NATS responder gone, sessions closed, exit 0', async () => {
     const ownNats = await startNatsServer();
