@@ -8,6 +8,9 @@ import { createTestDatabase, startNatsServer, waitFor, type NatsServer, type Tes
 import { startKeyDiscovery, type KeyDiscoveryService } from './app';
 import { summariseListing } from './listing';
 
+// Real Postgres / NATS / anvil on a shared 2-core machine: allow for slow moments.
+jest.setTimeout(120_000);
+
 const A = '0x' + 'aa'.repeat(20);
 const B = '0x' + 'bb'.repeat(20);
 const C = '0x' + 'cc'.repeat(20);

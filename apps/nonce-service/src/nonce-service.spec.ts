@@ -10,6 +10,9 @@ import { startNonceService, type NonceService } from './app';
 import { ChainReader } from './node-client';
 import { NonceAllocator } from './nonce-allocator';
 
+// Real Postgres / NATS / anvil on a shared 2-core machine: allow for slow moments.
+jest.setTimeout(120_000);
+
 // anvil's dev accounts #1..#3 (unlocked on every anvil chain): their keys are public test keys.
 const DEV = [
   { address: '0x70997970c51812dc3a010c7d01b50e0d17dc79c8', key: '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d' },

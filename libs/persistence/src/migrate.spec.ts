@@ -6,6 +6,9 @@ import { createTestDatabase, type TestDatabase } from '@hsm-signer/testing';
 import { applyMigrations, findMigrationsDir, readMigrations } from './migrate';
 import { createPrismaClient, Prisma, type PrismaClient } from './client';
 
+// Real Postgres / NATS / anvil on a shared 2-core machine: allow for slow moments.
+jest.setTimeout(120_000);
+
 async function query<T>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
   const client = new Client({ connectionString: url });
   await client.connect();

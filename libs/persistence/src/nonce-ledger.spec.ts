@@ -3,6 +3,9 @@ import { applyMigrations } from './migrate';
 import { createPrismaClient, type PrismaClient } from './client';
 import { NonceLedger, uniqueViolation } from './nonce-ledger';
 
+// Real Postgres / NATS / anvil on a shared 2-core machine: allow for slow moments.
+jest.setTimeout(120_000);
+
 describe('NonceLedger statements under concurrency (real Postgres, 3 clients as 3 replicas)', () => {
   let db: TestDatabase;
   let clients: PrismaClient[] = [];
@@ -76,6 +79,22 @@ describe('NonceLedger statements under concurrency (real Postgres, 3 clients as 
     expect(drain.kind === 'ok' && drain.slots.map((s) => s.nonce)).toEqual([...released.sort((a, b) => a - b), next, next + 1]);
     const after = await expectNoGapNoDuplicate(address);
     expect(after.released).toEqual([]);
+  });
+
+  it('takes released nonces exactly lowest-first even when replicas allocate at the same moment', async () => {
+    const address = '0x' + '0d'.repeat(20);
+    await ledgers[0].initAccount(chainId, address, 0);
+    for (let round = 0; round < 5; round++) {
+      const held = await ledgers[0].allocateBatch(chainId, address, Array.from({ length: 6 }, () => ({})));
+      if (held.kind !== 'ok') throw new Error('no account');
+      // Release the 2nd and 4th, then three replicas each ask for one nonce at once.
+      for (const i of [1, 3]) await ledgers[1].release(held.slots[i].transactionId, 'rejected');
+      const got = await Promise.all(ledgers.map((l) => l.allocateBatch(chainId, address, [{}])));
+      const nonces = got.map((g) => (g.kind === 'ok' ? g.slots[0].nonce : -1)).sort((a, b) => a - b);
+      const base = held.slots[0].nonce;
+      expect(nonces).toEqual([base + 1, base + 3, base + 6]);
+    }
+    await expectNoGapNoDuplicate(address);
   });
 
   it('gives one transaction per request id when replicas race on it, and consumes one nonce', async () => {

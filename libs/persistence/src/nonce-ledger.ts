@@ -5,13 +5,12 @@ import { Prisma, type PrismaClient } from './generated/prisma/client';
  * ONE statement (one round trip, one implicit transaction): no interactive transaction on the hot
  * path (shared/services.md, research/nonce-and-lifecycle.md §7.3, §7.5).
  *
- * Serialisation: each allocation statement first locks the account's counter row (`SELECT … FOR
- * UPDATE` in a CTE). In READ COMMITTED that returns the latest committed row after waiting, so the
- * counter arithmetic is exact; everything else in the statement may read an older snapshot, which
- * is safe because released nonces are taken with DELETE … RETURNING (a row deleted by a concurrent
- * statement is skipped, never returned twice) and a nonce from the counter is always ≥ next_nonce,
- * while a released one is always below it. The unique index on (chain_id, from_address, live_nonce)
- * is the last line of defence: a duplicate aborts the whole statement, counter included.
+ * Allocation calls the PL/pgSQL functions of migration 20261124010000_allocation_functions: they
+ * lock the account's counter row first, then (with a fresh snapshot) take the lowest released
+ * nonces and bump the counter for the rest, and insert the ledger rows. A nonce from the counter is
+ * always ≥ next_nonce while a released one is always below it, and every consumer of either holds
+ * the row lock. The unique index on (chain_id, from_address, live_nonce) is the last line of
+ * defence: a duplicate aborts the whole call, counter included.
  */
 
 export interface AllocationSlot {
@@ -79,6 +78,10 @@ export interface NonceLedgerOptions {
   maxAttempts?: number;
 }
 
+/** The allocation functions' result columns (migration 20261124010000_allocation_functions). */
+const OUT_COLUMNS =
+  'o_ord AS ord, o_kind AS kind, o_id::text AS id, o_nonce AS nonce, o_hash AS hash, o_status AS status, o_payload_hash AS payload_hash, o_chain_id AS chain_id, o_from_address AS from_address';
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class NonceLedgerError extends Error {
@@ -115,84 +118,23 @@ export class NonceLedger {
    * nonces first, then the counter; slots whose request id is already in the ledger get their first
    * transaction back and consume nothing.
    */
-  async allocateBatch(chainId: number, address: string, slots: AllocationSlot[]): Promise<BatchAllocation> {
+  async allocateBatch(chainId: number, address: string, slots: AllocationSlot[], attempt = 1): Promise<BatchAllocation> {
     if (slots.length === 0) return { kind: 'ok', slots: [] };
     const requestIds = slots.map((s) => s.requestId ?? null);
     const payloadHashes = slots.map((s) => s.payloadHash ?? null);
     const chain = BigInt(chainId);
     const rows = await this.withRetry(chainId, address, () =>
       this.prisma.$queryRaw<AllocRow[]>(Prisma.sql`
-WITH
-req AS (
-  SELECT r.ord, r.rid, r.ph
-  FROM unnest(${requestIds}::text[], ${payloadHashes}::text[]) WITH ORDINALITY AS r(rid, ph, ord)
-),
-existing AS (
-  SELECT t.id, t.request_id, t.payload_hash, t.chain_id, t.from_address, t.nonce, t.hash, t.status
-  FROM transactions t
-  WHERE t.request_id = ANY(${requestIds}::text[])
-),
-fresh AS (
-  SELECT req.ord, req.rid, req.ph, row_number() OVER (ORDER BY req.ord) AS n
-  FROM req
-  WHERE req.rid IS NULL OR NOT EXISTS (SELECT 1 FROM existing e WHERE e.request_id = req.rid)
-),
-want AS (SELECT count(*) AS m FROM fresh),
-locked AS (
-  SELECT c.next_nonce, c.chain_nonce
-  FROM nonces c
-  WHERE c.chain_id = ${chain} AND c.address = ${address} AND (SELECT m FROM want) > 0
-  FOR UPDATE
-),
-reuse AS (
-  DELETE FROM released_nonces r
-  USING (
-    SELECT r2.nonce
-    FROM released_nonces r2, locked l
-    WHERE r2.chain_id = ${chain} AND r2.address = ${address} AND r2.nonce >= l.chain_nonce
-    ORDER BY r2.nonce
-    LIMIT (SELECT m FROM want)
-  ) pick
-  WHERE r.chain_id = ${chain} AND r.address = ${address} AND r.nonce = pick.nonce
-  RETURNING r.nonce
-),
-reuse_n AS (SELECT u.nonce, row_number() OVER (ORDER BY u.nonce) AS n FROM reuse u),
-bump AS (
-  UPDATE nonces c
-  SET next_nonce = l.next_nonce + (SELECT m FROM want) - (SELECT count(*) FROM reuse), updated_at = now()
-  FROM locked l
-  WHERE c.chain_id = ${chain} AND c.address = ${address}
-  RETURNING c.next_nonce
-),
-alloc AS (
-  SELECT f.ord, f.rid, f.ph,
-         COALESCE(u.nonce, l.next_nonce + f.n - 1 - (SELECT count(*) FROM reuse)) AS nonce,
-         (u.nonce IS NOT NULL) AS reused
-  FROM fresh f
-  CROSS JOIN locked l
-  LEFT JOIN reuse_n u ON u.n = f.n
-),
-ins AS (
-  INSERT INTO transactions (request_id, payload_hash, chain_id, from_address, nonce, live_nonce, nonce_source, status, lease_until)
-  SELECT a.rid, a.ph, ${chain}, ${address}, a.nonce, a.nonce,
-         CASE WHEN a.reused THEN 'reused'::nonce_source ELSE 'counter'::nonce_source END,
-         'allocated'::transaction_status,
-         now() + ${this.options.leaseMs} * interval '1 millisecond'
-  FROM alloc a
-  WHERE EXISTS (SELECT 1 FROM bump)
-  RETURNING id, nonce
-)
-SELECT a.ord::int AS ord, 'allocated' AS kind, i.id::text AS id, i.nonce, NULL::text AS hash, NULL::text AS status,
-       NULL::text AS payload_hash, NULL::bigint AS chain_id, NULL::text AS from_address
-FROM ins i JOIN alloc a ON a.nonce = i.nonce
-UNION ALL
-SELECT r.ord::int, 'existing', e.id::text, e.nonce, e.hash, e.status::text, e.payload_hash, e.chain_id, e.from_address
-FROM req r JOIN existing e ON e.request_id = r.rid
-UNION ALL
-SELECT 0, 'no-account', NULL, NULL, NULL, NULL, NULL, NULL, NULL
-WHERE (SELECT m FROM want) > 0 AND NOT EXISTS (SELECT 1 FROM locked)`),
+SELECT ${Prisma.raw(OUT_COLUMNS)}
+FROM hsm_allocate_nonces(${chain}, ${address}, ${requestIds}::text[], ${payloadHashes}::text[], ${BigInt(this.options.leaseMs)})`),
     );
     if (rows.some((r) => r.kind === 'no-account')) return { kind: 'unknown-account' };
+    // A request id found at the start of the call whose transaction was released a moment later:
+    // its nonce is no longer its own, so ask again (the id is free now and gets a new allocation).
+    if (rows.some((r) => r.kind === 'existing' && (r.status === 'rejected' || r.status === 'abandoned'))) {
+      if (attempt >= this.maxAttempts) throw new NonceLedgerError('request ids kept being released while they were allocated; giving up');
+      return this.allocateBatch(chainId, address, slots, attempt + 1);
+    }
     const bySlot = new Map<number, SlotResult>();
     for (const row of rows) bySlot.set(row.ord, toSlot(row));
     const out: SlotResult[] = [];
@@ -214,61 +156,8 @@ WHERE (SELECT m FROM want) > 0 AND NOT EXISTS (SELECT 1 FROM locked)`),
     const rid = slot.requestId ?? null;
     const rows = await this.withRetry(chainId, address, () =>
       this.prisma.$queryRaw<AllocRow[]>(Prisma.sql`
-WITH
-existing AS (
-  SELECT t.id, t.payload_hash, t.chain_id, t.from_address, t.nonce, t.hash, t.status
-  FROM transactions t WHERE t.request_id = ${rid}::text
-),
-locked AS (
-  SELECT c.next_nonce FROM nonces c
-  WHERE c.chain_id = ${chain} AND c.address = ${address} AND NOT EXISTS (SELECT 1 FROM existing)
-  FOR UPDATE
-),
-live AS (
-  SELECT t.id FROM transactions t
-  WHERE t.chain_id = ${chain} AND t.from_address = ${address} AND t.live_nonce = ${n}
-),
-go AS (
-  SELECT l.next_nonce FROM locked l
-  WHERE NOT EXISTS (SELECT 1 FROM live) AND ${n} - l.next_nonce <= ${BigInt(maxGap)}
-),
-holes AS (
-  INSERT INTO released_nonces (chain_id, address, nonce)
-  SELECT ${chain}, ${address}, g FROM go, generate_series(go.next_nonce, ${n} - 1) g
-  ON CONFLICT DO NOTHING
-  RETURNING nonce
-),
-taken AS (
-  DELETE FROM released_nonces r
-  WHERE r.chain_id = ${chain} AND r.address = ${address} AND r.nonce = ${n} AND EXISTS (SELECT 1 FROM go)
-  RETURNING nonce
-),
-bump AS (
-  UPDATE nonces c SET next_nonce = ${n} + 1, updated_at = now()
-  FROM go
-  WHERE c.chain_id = ${chain} AND c.address = ${address} AND ${n} >= go.next_nonce
-  RETURNING c.next_nonce
-),
-ins AS (
-  INSERT INTO transactions (request_id, payload_hash, chain_id, from_address, nonce, live_nonce, nonce_source, status, lease_until)
-  SELECT ${rid}::text, ${slot.payloadHash ?? null}::text, ${chain}, ${address}, ${n}, ${n}, 'fixed'::nonce_source, 'allocated'::transaction_status,
-         now() + ${this.options.leaseMs} * interval '1 millisecond'
-  FROM go
-  RETURNING id, nonce
-)
-SELECT 1 AS ord, 'allocated' AS kind, i.id::text AS id, i.nonce, NULL::text AS hash, NULL::text AS status,
-       NULL::text AS payload_hash, NULL::bigint AS chain_id, NULL::text AS from_address
-FROM ins i
-UNION ALL
-SELECT 1, 'existing', e.id::text, e.nonce, e.hash, e.status::text, e.payload_hash, e.chain_id, e.from_address FROM existing e
-UNION ALL
-SELECT 1, 'nonce-in-use', v.id::text, ${n}, NULL, NULL, NULL, NULL, NULL FROM live v, locked l
-UNION ALL
-SELECT 1, 'too-far-ahead', NULL, l.next_nonce, NULL, NULL, NULL, NULL, NULL FROM locked l
-WHERE NOT EXISTS (SELECT 1 FROM live) AND ${n} - l.next_nonce > ${BigInt(maxGap)}
-UNION ALL
-SELECT 1, 'no-account', NULL, NULL, NULL, NULL, NULL, NULL, NULL
-WHERE NOT EXISTS (SELECT 1 FROM existing) AND NOT EXISTS (SELECT 1 FROM locked)`),
+SELECT ${Prisma.raw(OUT_COLUMNS)}
+FROM hsm_allocate_fixed_nonce(${chain}, ${address}, ${n}, ${rid}::text, ${slot.payloadHash ?? null}::text, ${BigInt(this.options.leaseMs)}, ${BigInt(maxGap)})`),
     );
     const row = rows[0];
     if (!row) throw new NonceLedgerError('fixed-nonce statement returned no row');
