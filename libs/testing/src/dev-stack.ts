@@ -149,7 +149,8 @@ export function formatBanner(b: BannerInput): string {
 
 /** The `npm start` process: start, print the banner, stop cleanly on SIGINT / SIGTERM (twice = kill now). */
 export async function runDevStack(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const log = (line: string) => process.stdout.write(`start: ${line}\n`);
+  const t0 = Date.now();
+  const log = (line: string) => process.stdout.write(`start: ${line} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
   const settings = devStackSettingsFromEnv(env);
   let stack: Stack | undefined;
   let stopping = false;

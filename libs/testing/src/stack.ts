@@ -5,6 +5,7 @@ import { allAppConfigs } from '@hsm-signer/config';
 import { getAddress, JsonRpcProvider, parseEther, Wallet } from 'ethers';
 import { Client } from 'pg';
 import { ANVIL_DEV_KEY, startAnvil, type AnvilNode } from './anvil';
+import { freePort } from './ports';
 import { startNatsServer, type NatsServer } from './nats';
 import { openPersistentToken } from './persistent-token';
 import { createTestDatabase } from './postgres';
@@ -160,7 +161,9 @@ export async function fundAccounts(nodeUrl: string, addresses: string[], eth: st
   try {
     const wallet = new Wallet(ANVIL_DEV_KEY, provider);
     const nonce = await provider.getTransactionCount(wallet.address, 'pending');
-    const sent = await Promise.all(addresses.map((to, i) => wallet.sendTransaction({ to, value: parseEther(eth), nonce: nonce + i })));
+    // One after another: anvil's automine stalls when one sender's nonces arrive out of order (shared/services.md).
+    const sent = [];
+    for (const [i, to] of addresses.entries()) sent.push(await wallet.sendTransaction({ to, value: parseEther(eth), nonce: nonce + i }));
     const receipts = await Promise.all(sent.map((tx) => tx.wait(1, 60_000)));
     const failed = receipts.filter((r) => r?.status !== 1);
     if (failed.length) throw new Error(`funding transaction failed: ${failed.map((r) => r?.hash).join(', ')}`);
@@ -283,16 +286,31 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       'signer-service': options.signerPort,
     };
     const replicaCount = (app: AppName) => (app === 'signer-service' ? options.signerReplicas : undefined) ?? options.replicas?.[app] ?? 1;
+    // Replica names count up per app and are never reused (each has its own log file); the fixed port goes
+    // to whichever replica starts while no other one holds it (also a replica started again after a stop).
+    const launched = Object.fromEntries(APPS.map((a) => [a, 0])) as Record<AppName, number>;
+    const reservedPorts = new Set<number>();
+    const order = new WeakMap<ServiceProcess, number>();
     const launch = async (app: AppName, extraEnv: Record<string, string> = {}) => {
-      const index = services[app].length;
+      const seq = ++launched[app];
+      const name = `${app}-${seq}`;
       const env = { ...envFor(app), ...extraEnv };
       delete env[APP_PORT_ENV[app]];
-      // The first replica gets the fixed port (also when it is started again after a stop); others a free one.
-      const port = index === 0 ? firstPort[app] : undefined;
-      if (port !== undefined) env[APP_PORT_ENV[app]] = String(port);
-      const service = await startService(app, env, { replicaName: `${app}-${index + 1}`, logDir });
-      services[app].push(service);
-      return service;
+      const fixed = firstPort[app];
+      const port = fixed !== undefined && !reservedPorts.has(fixed) ? fixed : await freePort();
+      env[APP_PORT_ENV[app]] = String(port);
+      reservedPorts.add(port);
+      try {
+        const service = await startService(app, env, { replicaName: name, logDir });
+        order.set(service, seq);
+        services[app].push(service);
+        services[app].sort((a, b) => order.get(a)! - order.get(b)!);
+        void service.exited.then(() => reservedPorts.delete(port));
+        return service;
+      } catch (error) {
+        reservedPorts.delete(port);
+        throw error;
+      }
     };
 
     for (const group of START_GROUPS) {

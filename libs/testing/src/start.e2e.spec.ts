@@ -23,7 +23,13 @@ describe('npm start', () => {
   let tree: number[] = [];
 
   afterAll(async () => {
-    // Only if the test failed half-way: nothing of ours may outlive it.
+    // Only if the test failed half-way: stop npm start the way a user would, then make sure nothing of
+    // ours outlives the test (the stack runs in its own process group, so look at the whole tree).
+    if (child?.pid && isAlive(child.pid)) {
+      tree = [...new Set([...tree, ...descendantPids(child.pid)])];
+      child.kill('SIGINT');
+      await waitFor('npm start to stop', async () => !isAlive(child!.pid!), 30_000).catch(() => undefined);
+    }
     for (const pid of [child?.pid, ...tree]) if (pid && isAlive(pid)) process.kill(pid, 'SIGKILL');
     await nats?.stop();
     await db?.drop();
@@ -56,7 +62,8 @@ describe('npm start', () => {
         if (started.exitCode !== null) throw new Error(`npm start exited with ${started.exitCode}:\n${output}`);
         return output.includes(READY_LINE) && output.includes('Ctrl-C stops everything.');
       },
-      150_000,
+      // ensure-env and the nx build come first: seconds when dist/ is current (nx cache), as under npm test.
+      165_000,
       200,
     ).catch((error: Error) => {
       throw new Error(`${error.message}\n--- output so far:\n${output}`);
@@ -91,7 +98,8 @@ describe('npm start', () => {
     expect(commands.some((c) => /\/anvil\b/.test(c))).toBe(true);
 
     started.kill('SIGINT');
-    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 60_000))]);
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([exited, new Promise((r) => (timer = setTimeout(() => r('timeout'), 60_000)))]).finally(() => clearTimeout(timer));
     expect(code).toBe(0);
     expect(output).toContain('start: stopped');
     await waitFor('every child process gone', async () => tree.every((pid) => !isAlive(pid)), 10_000).catch(() => undefined);
