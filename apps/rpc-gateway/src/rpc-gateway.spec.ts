@@ -1,9 +1,9 @@
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
-import { Routes, type Account, type RecordOutcomeRequest, type Route, type UnsignedTransaction } from '@hsm-signer/contracts';
+import { Events, Routes, type Account, type RecordOutcomeRequest, type Route, type UnsignedTransaction } from '@hsm-signer/contracts';
 import { loadConfig, rpcGatewayConfig } from '@hsm-signer/config';
 import { createLogger } from '@hsm-signer/logging';
-import { castBinary, freePort, startAnvil, startNatsServer, type AnvilNode, type NatsServer } from '@hsm-signer/testing';
+import { castBinary, freePort, startAnvil, waitFor, startNatsServer, type AnvilNode, type NatsServer } from '@hsm-signer/testing';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { JsonRpcProvider, Wallet, keccak256, type BaseWallet } from 'ethers';
@@ -53,6 +53,7 @@ function startFixtures(nc: NatsConnection, anvil: AnvilNode, wallets: BaseWallet
   const f: Fixtures = { wallets: new Map(wallets.map((w) => [w.address.toLowerCase(), w])), allocations: [], outcomes: [], signed: [], subs: new Map() };
   const account = (address: string): Account => ({ address, backendId: 'fixture', keyId: address.slice(2, 10), status: 'active' });
   const next = new Map<string, number>();
+  const starts = new Map<string, Promise<number>>();
   const byRequestId = new Map<string, { transactionId: string; nonce: number }>();
   const hashes = new Map<string, string>();
 
@@ -66,7 +67,10 @@ function startFixtures(nc: NatsConnection, anvil: AnvilNode, wallets: BaseWallet
         return { ...first, ...(hashes.has(first.transactionId) ? { existingHash: hashes.get(first.transactionId) } : {}) };
       }
       const key = `${req.chainId}:${req.address}`;
-      if (!next.has(key)) next.set(key, Number(await anvil.rpc<string>('eth_getTransactionCount', [req.address, 'pending'])));
+      // Serialised per account like the real nonce-service: concurrent first requests share one read.
+      if (!starts.has(key)) starts.set(key, anvil.rpc<string>('eth_getTransactionCount', [req.address, 'pending']).then(Number));
+      const start = await starts.get(key)!;
+      if (!next.has(key)) next.set(key, start);
       let nonce: number;
       if (req.fixedNonce !== undefined) {
         nonce = req.fixedNonce;
@@ -255,6 +259,26 @@ describe('rpc-gateway (in-process, real anvil + private nats-server, service FIX
         const receipt = await response.wait();
         expect(receipt?.status).toBe(1);
         expect(receipt?.from).toBe(alice.address);
+      } finally {
+        provider.destroy();
+      }
+    });
+
+    it('ethers: 20 concurrent sends from one account (one JSON-RPC batch) all mine with 20 contiguous nonces', async () => {
+      const carol = Wallet.createRandom();
+      await anvil.rpc('anvil_setBalance', [carol.address, '0x' + (10n ** 20n).toString(16)]);
+      fixtures.wallets.set(carol.address.toLowerCase(), carol);
+      // As key-discovery does when a key appears: the gateway's account cache follows the event.
+      nc.publish(Events.accountsChanged.subject, codec.encode({ pattern: Events.accountsChanged.subject, data: { added: [carol.address.toLowerCase()], removed: [], at: new Date().toISOString() } }));
+      await waitFor('carol in eth_accounts', async () => ((await post(url, rpc('eth_accounts'))).body.result as string[]).includes(carol.address.toLowerCase()) || undefined, 5_000, 20);
+      const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true, pollingInterval: 50 });
+      try {
+        const signer = await provider.getSigner(carol.address);
+        const sent = await Promise.all(Array.from({ length: 20 }, (_, i) => signer.sendTransaction({ to: stranger, value: BigInt(100 + i) })));
+        const receipts = await Promise.all(sent.map((tx) => tx.wait(1, 30_000)));
+        expect(receipts.map((r) => r?.status)).toEqual(Array(20).fill(1));
+        const nonces = (await Promise.all(sent.map((tx) => provider.getTransaction(tx.hash)))).map((tx) => tx!.nonce).sort((a, b) => a - b);
+        expect(nonces).toEqual(Array.from({ length: 20 }, (_, i) => i));
       } finally {
         provider.destroy();
       }
