@@ -188,7 +188,8 @@ describe('rpc-gateway (in-process, real anvil + private nats-server, service FIX
 
   describe('intercepted methods', () => {
     it("eth_accounts and personal_listAccounts list the fixture accounts, lower-case and sorted, never the node's own", async () => {
-      const expected = [alice.address, bob.address].map((a) => a.toLowerCase()).sort();
+      const expected = [...fixtures.wallets.keys()].sort();
+      expect(expected).toEqual([alice.address, bob.address].map((a) => a.toLowerCase()).sort());
       const nodeAccounts = (await anvil.rpc<string[]>('eth_accounts')).map((a) => a.toLowerCase());
       expect(nodeAccounts.length).toBeGreaterThan(0);
       for (const method of ['eth_accounts', 'personal_listAccounts']) {
@@ -351,7 +352,7 @@ describe('rpc-gateway (in-process, real anvil + private nats-server, service FIX
       ]);
       expect(status).toBe(200);
       expect(body.map((r: { id: unknown }) => r.id)).toEqual(['a', 1, 'send', 1, null, 'bad', 'nofrom']);
-      expect(body[0].result).toEqual([alice.address, bob.address].map((a) => a.toLowerCase()).sort());
+      expect(body[0].result).toEqual([...fixtures.wallets.keys()].sort());
       expect(body[1].result).toMatch(/^0x[0-9a-f]+$/);
       expect(body[3].result).toBe(chainId);
       expect(body[4].error.code).toBe(-32601);
@@ -481,7 +482,7 @@ describe('rpc-gateway (in-process, real anvil + private nats-server, service FIX
         const batch = await post(dead.url, [rpc('eth_blockNumber', [], 1), rpc('eth_accounts', [], 2)]);
         expect(batch.status).toBe(200);
         expect(batch.body[0].error.message).toBe('Failed to connect to downstream node');
-        expect(batch.body[1].result).toHaveLength(2);
+        expect(batch.body[1].result).toEqual([...fixtures.wallets.keys()].sort());
         const health = await fetch(`${dead.url}/health`);
         expect(health.status).toBe(503);
         expect(await health.json()).toMatchObject({ nats: 'connected', node: 'unreachable' });

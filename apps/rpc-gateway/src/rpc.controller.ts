@@ -5,8 +5,6 @@ import { checkHealth } from './health';
 import { GATEWAY, type GatewayContext } from './gateway-context';
 import { BodyTooLargeError, readBody } from './rpc/read-body';
 
-const REQUEST_ID_MAX = 200;
-
 @Controller()
 export class RpcController {
   constructor(@Inject(GATEWAY) private readonly gateway: GatewayContext) {}
@@ -26,7 +24,7 @@ export class RpcController {
       return;
     }
     const header = req.headers['x-request-id'];
-    const requestId = typeof header === 'string' && header.length > 0 ? header.slice(0, REQUEST_ID_MAX) : undefined;
+    const requestId = typeof header === 'string' && header.length > 0 ? header : undefined;
     const reply = await this.gateway.handler.handle(body, { requestId });
     send(res, reply.status, reply.contentType, reply.body);
   }

@@ -15,6 +15,7 @@ import type { EthNodeClient } from '@hsm-signer/transactions';
 import type { Logger } from 'pino';
 import { mergeBatch, planBatch, upstreamRequests, type UpstreamOutcome } from './batch';
 import type { LocalMethods } from './local-methods';
+import { idempotencyKey } from './request-id';
 
 export interface HttpReply {
   status: number;
@@ -24,7 +25,7 @@ export interface HttpReply {
 }
 
 export interface RequestContext {
-  /** X-Request-Id: idempotency key of an eth_sendTransaction. */
+  /** X-Request-Id as the client sent it: idempotency key of an eth_sendTransaction. */
   requestId?: string;
 }
 
@@ -58,7 +59,7 @@ export class JsonRpcHandler {
       Promise.all(
         plan.local.map(async ({ index, request }) => {
           // One X-Request-Id for a whole batch: each send gets its own key, derived from its id.
-          const requestId = context.requestId !== undefined && request.id !== undefined ? `${context.requestId}:${String(request.id)}` : undefined;
+          const requestId = request.id === undefined ? undefined : idempotencyKey(context.requestId, request.id);
           return [index, await this.answerLocally(request, { requestId })] as const;
         }),
       ),
@@ -71,7 +72,7 @@ export class JsonRpcHandler {
 
   private async single(request: JsonRpcRequest, rawBody: string, context: RequestContext): Promise<HttpReply> {
     if (this.local.handles(request.method)) {
-      const { response, status } = await this.answerLocallyWithStatus(request, context);
+      const { response, status } = await this.answerLocallyWithStatus(request, { requestId: idempotencyKey(context.requestId) });
       if (request.id === undefined) return { status: 204, body: '', contentType: JSON_TYPE };
       return reply(status, response);
     }
