@@ -25,7 +25,11 @@ export interface KeyDiscoveryService {
  * NATS (queue group key-discovery), serves /health, and polls signer-service for keys.
  */
 export async function startKeyDiscovery(config: KeyDiscoveryConfig, logger: Logger = createLogger('key-discovery', config.logLevel)): Promise<KeyDiscoveryService> {
-  const migrations = await applyMigrations(config.databaseUrl);
+  // Postgres may still be starting next to us (compose, npm start): wait for it up to a minute.
+  const migrations = await applyMigrations(config.databaseUrl, {
+    connectRetryMs: 60_000,
+    onConnectRetry: (message) => logger.warn({ error: message }, 'database not reachable yet; retrying'),
+  });
   if (migrations.applied.length) logger.info({ applied: migrations.applied }, 'database migrations applied');
   if (migrations.checksumMismatches.length) logger.warn({ migrations: migrations.checksumMismatches }, 'applied migrations changed on disk since they were applied');
 

@@ -26,7 +26,11 @@ export interface NonceService {
  * starting at once), then answers on NATS in queue group `nonce-service` and serves /health.
  */
 export async function startNonceService(config: NonceServiceConfig, logger: Logger = createLogger('nonce-service', config.logLevel)): Promise<NonceService> {
-  const migrations = await applyMigrations(config.databaseUrl);
+  // Postgres may still be starting next to us (compose, npm start): wait for it up to a minute.
+  const migrations = await applyMigrations(config.databaseUrl, {
+    connectRetryMs: 60_000,
+    onConnectRetry: (message) => logger.warn({ error: message }, 'database not reachable yet; retrying'),
+  });
   if (migrations.applied.length) logger.info({ applied: migrations.applied }, 'database migrations applied');
   if (migrations.checksumMismatches.length) logger.warn({ migrations: migrations.checksumMismatches }, 'applied migrations changed on disk since they were applied');
 

@@ -97,6 +97,23 @@ describe('applyMigrations (real Postgres)', () => {
     await expect(applyMigrations(db.url)).rejects.toThrow(/29990101000000_broken failed earlier/);
   });
 
+  it('waits for a database that is not there yet when asked to', async () => {
+    const db = await fresh();
+    const later = new URL(db.url);
+    later.pathname = `/${db.name}_late`;
+    const retries: string[] = [];
+    const applying = applyMigrations(later.toString(), { connectRetryMs: 30_000, onConnectRetry: (m) => retries.push(m) });
+    await new Promise((r) => setTimeout(r, 1_200));
+    await query(db.url, `CREATE DATABASE "${db.name}_late"`);
+    try {
+      expect((await applying).applied.length).toBeGreaterThan(0);
+      expect(retries.length).toBeGreaterThan(0);
+      expect(retries[0]).toMatch(/does not exist/);
+    } finally {
+      await query(db.url, `DROP DATABASE "${db.name}_late" WITH (FORCE)`);
+    }
+  });
+
   it('does not put the database URL (with its password) into a connection error', async () => {
     const error = await applyMigrations('postgresql://someone:s3cret-pw@127.0.0.1:1/nowhere').catch((e: Error) => e);
     expect(error).toBeInstanceOf(Error);

@@ -47,6 +47,10 @@ export interface MigrationResult {
 export interface MigrateOptions {
   /** Folder holding the `<timestamp>_<name>/migration.sql` folders; found automatically by default. */
   migrationsDir?: string;
+  /** Keep retrying a failed connection for this long (Postgres starting next to us in compose). Default 0. */
+  connectRetryMs?: number;
+  /** Told about each failed connection attempt that will be retried (message only, no URL). */
+  onConnectRetry?: (message: string) => void;
 }
 
 export class MigrationError extends Error {
@@ -113,13 +117,7 @@ interface AppliedRow {
  */
 export async function applyMigrations(databaseUrl: string, options: MigrateOptions = {}): Promise<MigrationResult> {
   const migrations = readMigrations(findMigrationsDir(options.migrationsDir));
-  const client = new Client({ connectionString: databaseUrl, application_name: 'hsm-signer-migrate' });
-  try {
-    await client.connect();
-  } catch (error) {
-    // Never echo the URL: it may carry a password.
-    throw new MigrationError(`cannot connect to the database to apply migrations: ${(error as Error).message}`, undefined, { cause: error });
-  }
+  const client = await connectWithRetry(databaseUrl, options);
   const result: MigrationResult = { applied: [], alreadyApplied: [], checksumMismatches: [] };
   try {
     await client.query('SELECT pg_advisory_lock($1)', [PRISMA_MIGRATE_ADVISORY_LOCK_KEY]);
@@ -154,6 +152,24 @@ export async function applyMigrations(databaseUrl: string, options: MigrateOptio
     await client.end().catch(() => undefined);
   }
   return result;
+}
+
+async function connectWithRetry(databaseUrl: string, options: MigrateOptions): Promise<Client> {
+  const deadline = Date.now() + (options.connectRetryMs ?? 0);
+  for (;;) {
+    const client = new Client({ connectionString: databaseUrl, application_name: 'hsm-signer-migrate' });
+    try {
+      await client.connect();
+      return client;
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      // Never echo the URL: it may carry a password.
+      const message = `cannot connect to the database to apply migrations: ${(error as Error).message}`;
+      if (Date.now() >= deadline) throw new MigrationError(message, undefined, { cause: error });
+      options.onConnectRetry?.(message);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
 }
 
 async function applyOne(client: Client, migration: MigrationFile): Promise<void> {
