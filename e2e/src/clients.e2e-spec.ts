@@ -3,12 +3,17 @@ import { promisify } from 'node:util';
 import { Contract, ContractFactory, JsonRpcProvider, Wallet, getAddress } from 'ethers';
 import { createPublicClient, createWalletClient, defineChain, http, type Address, type Chain } from 'viem';
 import { Web3 } from 'web3';
-import { castBinary } from '@hsm-signer/testing';
+import { castBinary, waitFor } from '@hsm-signer/testing';
 import { COUNTER_ABI, COUNTER_BYTECODE } from './support/counter';
-import { result, type MinedReceipt } from './support/json-rpc';
+import { call, result, waitForReceipt, type MinedReceipt } from './support/json-rpc';
 import { sortedLower, useStack } from './support/stack';
 
 const run = promisify(execFile);
+
+/** key-discovery's poll interval for this stack. */
+const POLL_INTERVAL_MS = 1_000;
+/** Slack for pkcs11-tool, the poll itself, the accounts-changed event and a busy 2-core machine. */
+const MARGIN_MS = 2_000;
 
 interface NodeTransaction {
   hash: string;
@@ -25,8 +30,9 @@ interface NodeTransaction {
 // Acceptance of issue 2, "real, unmodified clients": ethers v6 (JsonRpcSigner), viem (JSON-RPC
 // account), foundry's cast and web3.js 4, each pointed at the rpc-gateway as if it were a node. What
 // reached the chain is always read back from anvil directly, never through the gateway under test.
+// The same stack then shows key-discovery following the token (keys added and deleted at run time).
 describe('real Ethereum clients through the rpc-gateway', () => {
-  const stack = useStack({ keys: 3 });
+  const stack = useStack({ keys: 3, discoveryPollMs: POLL_INTERVAL_MS });
   let provider: JsonRpcProvider;
   /** Accounts: [0] ethers single sends + deploy, [1] viem / cast / web3, [2] the 20 concurrent sends. */
   let hsm: string[];
@@ -188,6 +194,57 @@ describe('real Ethereum clients through the rpc-gateway', () => {
       const nonces = mined.map((tx) => Number(tx.nonce)).sort((a, b) => a - b);
       expect(nonces).toEqual(Array.from({ length: 20 }, (_, i) => start + i));
       expect(Number(await result<string>(stack().anvil.url, 'eth_getTransactionCount', [from, 'latest']))).toBe(start + 20);
+    });
+  });
+
+  // Last in this file: it changes the token. key-discovery follows the token while the stack runs: a
+  // key generated on it appears in eth_accounts within one poll interval and can sign at once; a
+  // deleted key disappears and can no longer be used.
+  describe('keys added to and deleted from the token while the stack runs', () => {
+    const label = `late-key-${Date.now().toString(36)}`;
+    let added: string;
+
+    const accounts = async () => sortedLower(await result<string[]>(stack().rpcUrl, 'eth_accounts'));
+
+    it('a key added to the token appears in eth_accounts within one poll interval', async () => {
+      const initial = await accounts();
+      expect(initial).toEqual(sortedLower(stack().addresses));
+
+      await stack().token.addKey(label);
+      const started = Date.now();
+      // The address as the token itself reports it (pkcs11-tool reads CKA_EC_POINT).
+      const key = (await stack().tokenKeys()).find((k) => k.label === label);
+      expect(key).toBeDefined();
+      added = getAddress(key!.address);
+      expect(initial).not.toContain(added.toLowerCase());
+
+      await waitFor('the new key in eth_accounts', async () => (await accounts()).includes(added.toLowerCase()), POLL_INTERVAL_MS + MARGIN_MS + 5_000, 50);
+      const elapsed = Date.now() - started;
+      console.log(`added key listed after ${elapsed} ms (poll interval ${POLL_INTERVAL_MS} ms)`);
+      expect(elapsed).toBeLessThan(POLL_INTERVAL_MS + MARGIN_MS);
+      expect(await accounts()).toEqual(sortedLower([...initial, added]));
+    });
+
+    it('the new key signs at once: a send from it mines with it as from', async () => {
+      await result(stack().anvil.url, 'anvil_setBalance', [added, '0xde0b6b3a7640000']);
+      const { body } = await call<string>(stack().rpcUrl, 'eth_sendTransaction', [{ from: added, to: Wallet.createRandom().address, value: '0x1' }]);
+      expect(body.error).toBeUndefined();
+      const receipt = await waitForReceipt(stack().anvil.url, body.result!);
+      expect(receipt.status).toBe('0x1');
+      expect(getAddress(receipt.from)).toBe(added);
+    });
+
+    it('a key deleted from the token disappears from eth_accounts within one poll interval and is refused', async () => {
+      await stack().token.deleteKey(label);
+      const started = Date.now();
+      await waitFor('the deleted key gone from eth_accounts', async () => !(await accounts()).includes(added.toLowerCase()), POLL_INTERVAL_MS + MARGIN_MS + 5_000, 50);
+      const elapsed = Date.now() - started;
+      console.log(`deleted key gone after ${elapsed} ms (poll interval ${POLL_INTERVAL_MS} ms)`);
+      expect(elapsed).toBeLessThan(POLL_INTERVAL_MS + MARGIN_MS);
+      expect(await accounts()).toEqual(sortedLower(stack().addresses));
+
+      const { body } = await call(stack().rpcUrl, 'eth_sendTransaction', [{ from: added, to: Wallet.createRandom().address, value: '0x1' }]);
+      expect(body.error).toMatchObject({ code: -32000, message: 'No unlocked account matches the Sender' });
     });
   });
 });

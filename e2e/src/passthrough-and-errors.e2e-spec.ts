@@ -136,8 +136,8 @@ describe('rpc-gateway pass-through and errors (raw JSON-RPC over HTTP)', () => {
     it('a body that is not JSON → HTTP 400, -32700', async () => {
       const { status, body } = await post<RpcResponse>(gateway, '{"jsonrpc":"2.0","id":1,"method":');
       expect(status).toBe(400);
-      expect(body.error?.code).toBe(-32700);
-      expect(body.id ?? null).toBeNull();
+      // JSON-RPC 2.0 §5: the id could not be read, so it is null (present, not missing).
+      expect(body).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32700, message: expect.stringMatching(/^Parse error/) } });
     });
 
     it('eth_sendTransaction without from → -32602, nothing sent', async () => {

@@ -61,6 +61,7 @@ describe('signer-service replicas and outages', () => {
     // Every mined hash was signed by exactly one replica, and each replica signed some.
     const signed = replicas.map((r, i) => signedHashes(r).filter((h) => !before[i].has(h)));
     expect([...signed[0], ...signed[1]].sort()).toEqual([...hashes].sort());
+    console.log(`signatures per replica: ${signed.map((h) => h.length).join(' + ')}`);
     expect(signed[0].length).toBeGreaterThan(0);
     expect(signed[1].length).toBeGreaterThan(0);
   });
@@ -75,6 +76,7 @@ describe('signer-service replicas and outages', () => {
       const started = Date.now();
       const { body } = await send(hsm[1], 1);
       const elapsed = Date.now() - started;
+      console.log(`frozen replica: error after ${elapsed} ms (NATS timeout ${NATS_TIMEOUT_MS} ms): ${JSON.stringify(body.error)}`);
       expect(body.result).toBeUndefined();
       expect(typeof body.error?.code).toBe('number');
       expect(body.error!.message).toMatch(/sign|timed? ?out/i);
@@ -96,6 +98,7 @@ describe('signer-service replicas and outages', () => {
     const started = Date.now();
     const { body } = await send(hsm[1], 2);
     const elapsed = Date.now() - started;
+    console.log(`no replica: error after ${elapsed} ms: ${JSON.stringify(body.error)}`);
     expect(body.result).toBeUndefined();
     expect(typeof body.error?.code).toBe('number');
     // Clear: says that signing is what failed, and is not mistaken for an unknown account.
