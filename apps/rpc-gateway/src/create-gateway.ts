@@ -28,7 +28,7 @@ export async function createRpcGateway(config: RpcGatewayConfig, logger: Logger)
     const accounts = new AccountDirectory({ bus, maxAgeMs: config.accountsMaxAgeMs, logger });
     const sender = new TransactionSender({ bus, node, accounts, gasMultiplier: config.gasMultiplier, expectedChainId: config.chainId || undefined, logger });
     const handler = new JsonRpcHandler(node, new LocalMethods(accounts, sender), { maxBatchSize: config.batchLimit, logger });
-    const context: GatewayContext = { config, bus, node, accounts, sender, handler, healthTimeoutMs: Math.min(2_000, config.nodeTimeoutMs) };
+    const context: GatewayContext = { config, bus, node, accounts, sender, handler, healthTimeoutMs: Math.min(2_000, config.nodeTimeoutMs), logger };
 
     try {
       const chainId = await sender.chainId();

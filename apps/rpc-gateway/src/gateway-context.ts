@@ -1,6 +1,7 @@
 import type { ConfigOf, rpcGatewayConfig } from '@hsm-signer/config';
 import type { NatsBus } from '@hsm-signer/messaging';
 import type { AccountDirectory, EthNodeClient, TransactionSender } from '@hsm-signer/transactions';
+import type { Logger } from 'pino';
 import type { JsonRpcHandler } from './rpc/json-rpc-handler';
 
 export type RpcGatewayConfig = ConfigOf<(typeof rpcGatewayConfig)['settings']>;
@@ -14,6 +15,7 @@ export interface GatewayContext {
   sender: TransactionSender;
   handler: JsonRpcHandler;
   healthTimeoutMs: number;
+  logger: Logger;
 }
 
 export const GATEWAY = Symbol('GatewayContext');

@@ -1,8 +1,9 @@
 import { Controller, Get, Inject, Post, Req, Res } from '@nestjs/common';
-import { failureResponse, InvalidRequestError } from '@hsm-signer/ethereum';
+import { failureResponse, InternalJsonRpcError, InvalidRequestError } from '@hsm-signer/ethereum';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkHealth } from './health';
 import { GATEWAY, type GatewayContext } from './gateway-context';
+import type { HttpReply } from './rpc/json-rpc-handler';
 import { BodyTooLargeError, readBody } from './rpc/read-body';
 
 @Controller()
@@ -25,8 +26,17 @@ export class RpcController {
     }
     const header = req.headers['x-request-id'];
     const requestId = typeof header === 'string' && header.length > 0 ? header : undefined;
-    const reply = await this.gateway.handler.handle(body, { requestId });
+    const started = Date.now();
+    let reply: HttpReply;
+    try {
+      reply = await this.gateway.handler.handle(body, { requestId });
+    } catch (error) {
+      // The handler answers every failure itself; this only guards against a bug reaching Nest's HTML 500.
+      this.gateway.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'unhandled error in the JSON-RPC handler');
+      reply = { status: 500, contentType: 'application/json', body: JSON.stringify(failureResponse(null, new InternalJsonRpcError().toJSON())) };
+    }
     send(res, reply.status, reply.contentType, reply.body);
+    this.gateway.logger.debug({ status: reply.status, bytesIn: body.length, bytesOut: reply.body.length, ms: Date.now() - started, requestId }, 'POST /');
   }
 
   @Get('health')
