@@ -55,6 +55,28 @@ describe('rpc-gateway pass-through and errors (raw JSON-RPC over HTTP)', () => {
       expect(getAddress(tx.from)).toBe(hsm[1]);
       expect(BigInt(tx.gas)).toBeGreaterThanOrEqual(BigInt(receipt.gasUsed));
     });
+
+    it('honours an explicit gasPrice (legacy, EIP-155) and an explicit gas limit', async () => {
+      const { hash, receipt } = await sendAndMine({ from: hsm[0], to: stranger, value: '0x5', gasPrice: '0x77359400', gas: '0x6000' });
+      expect(receipt.status).toBe('0x1');
+      const tx = await result<NodeTransaction & { type: string; gasPrice: string; v: string }>(node, 'eth_getTransactionByHash', [hash]);
+      expect(tx.type).toBe('0x0');
+      expect(BigInt(tx.gasPrice)).toBe(2_000_000_000n);
+      expect(BigInt(tx.gas)).toBe(0x6000n);
+      const chainId = Number(await result<string>(node, 'eth_chainId'));
+      expect([chainId * 2 + 35, chainId * 2 + 36]).toContain(Number(tx.v));
+    });
+
+    it('honours an explicit nonce, and the next automatic send follows it', async () => {
+      const next = Number(await result<string>(node, 'eth_getTransactionCount', [hsm[0], 'pending']));
+      const fixed = await sendAndMine({ from: hsm[0], to: stranger, value: '0x6', nonce: `0x${next.toString(16)}` });
+      expect(fixed.receipt.status).toBe('0x1');
+      expect(Number((await result<NodeTransaction>(node, 'eth_getTransactionByHash', [fixed.hash])).nonce)).toBe(next);
+
+      const automatic = await sendAndMine({ from: hsm[0], to: stranger, value: '0x7' });
+      expect(automatic.receipt.status).toBe('0x1');
+      expect(Number((await result<NodeTransaction>(node, 'eth_getTransactionByHash', [automatic.hash])).nonce)).toBe(next + 1);
+    });
   });
 
   describe('pass-through: the node answers, byte for byte', () => {
