@@ -23,6 +23,8 @@ interface Pending {
  */
 export class NonceAllocator {
   private readonly batcher: KeyedBatcher<Pending, AllocateNonceReply>;
+  /** Counters for the operator view and tests: how well concurrent requests coalesce. */
+  readonly stats = { requests: 0, batches: 0 };
 
   constructor(
     private readonly ledger: NonceLedger,
@@ -72,6 +74,8 @@ export class NonceAllocator {
   }
 
   private async runBatch(key: string, items: Pending[]): Promise<(AllocateNonceReply | Error)[]> {
+    this.stats.batches++;
+    this.stats.requests += items.length;
     const [chainPart, address] = key.split(':');
     const chainId = Number(chainPart);
     // One slot per distinct request id; repeats within the batch share the first one's result.

@@ -110,6 +110,7 @@ describe('nonce-service (2 replicas, real Postgres, anvil and nats-server)', () 
   it('hands out 200 contiguous nonces for one account to 200 concurrent requests over both replicas', async () => {
     const address = random();
     const calls = replicas.map((r) => jest.spyOn(r.allocator, 'allocate'));
+    const before = replicas.map((r) => ({ ...r.allocator.stats }));
     const started = Date.now();
     const replies = await Promise.all(Array.from({ length: 200 }, () => allocate(address)));
     const elapsed = Date.now() - started;
@@ -119,13 +120,18 @@ describe('nonce-service (2 replicas, real Postgres, anvil and nats-server)', () 
     // Both replicas took part (queue group), so the serialisation really happened in Postgres.
     for (const c of calls) expect(c.mock.calls.length).toBeGreaterThan(0);
     calls.forEach((c) => c.mockRestore());
+    // Concurrent requests for the account were coalesced: fewer statements than requests.
+    const requests = replicas.reduce((n, r, i) => n + r.allocator.stats.requests - before[i].requests, 0);
+    const batches = replicas.reduce((n, r, i) => n + r.allocator.stats.batches - before[i].batches, 0);
+    expect(requests).toBe(200);
+    expect(batches).toBeLessThan(200);
     const { rows } = await pg.query(
       `SELECT count(*)::int AS n, count(DISTINCT nonce)::int AS d, min(nonce)::int AS lo, max(nonce)::int AS hi FROM transactions WHERE from_address = $1 AND status = 'allocated'`,
       [address],
     );
     expect(rows[0]).toEqual({ n: 200, d: 200, lo: 0, hi: 199 });
     expect((await pg.query('SELECT next_nonce::int FROM nonces WHERE address = $1', [address])).rows[0].next_nonce).toBe(200);
-    console.log(`[figure] 200 concurrent allocations, one account, 2 replicas: ${elapsed} ms (${Math.round(200_000 / elapsed)} /s incl. NATS)`);
+    console.log(`[figure] 200 concurrent allocations, one account, 2 replicas: ${elapsed} ms (${Math.round(200_000 / elapsed)} /s incl. NATS), ${batches} statements`);
   });
 
   it('reuses released nonces, lowest first, before the counter', async () => {
