@@ -14,7 +14,8 @@ import {
 } from '@hsm-signer/testing';
 import { BackendRegistry } from '../registry';
 import { BackendsConfigError, loadBackendsFile, parseBackendsDocument, type ParseContext } from './backends-file';
-import { createBackends } from './create-backends';
+import { ClientCertificateCredential, ClientSecretCredential, DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
+import { azureCredential, createBackends } from './create-backends';
 
 jest.setTimeout(60_000);
 
@@ -95,29 +96,46 @@ describe('backends file parsing', () => {
   });
 });
 
-describe('four backends from one file (SoftHSM2, Azure, Vault, KMS fixtures)', () => {
+describe('Azure credential selection', () => {
+  it('builds the credential each auth method names', async () => {
+    expect(azureCredential({ method: 'client-secret', tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47', clientId: '00000000-0000-0000-0000-000000000001', clientSecret: 's' })).toBeInstanceOf(ClientSecretCredential);
+    expect(azureCredential({ method: 'certificate', tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47', clientId: '00000000-0000-0000-0000-000000000001', certificatePath: '/c.pem' })).toBeInstanceOf(ClientCertificateCredential);
+    expect(azureCredential({ method: 'managed-identity', clientId: '00000000-0000-0000-0000-000000000002' })).toBeInstanceOf(ManagedIdentityCredential);
+    expect(azureCredential({ method: 'default' })).toBeInstanceOf(DefaultAzureCredential);
+    let n = 0;
+    const staticToken = azureCredential({ method: 'static-token', token: () => `t${++n}` });
+    expect((await staticToken.getToken('https://vault.azure.net/.default'))?.token).toBe('t1');
+    expect((await staticToken.getToken('https://vault.azure.net/.default'))?.token).toBe('t2');
+  });
+});
+
+describe('five backends from one file (two SoftHSM2 tokens, Azure, Vault, KMS fixtures)', () => {
   const azure = new AzureKeyVaultFixtureServer();
   const vault = new VaultEthsignFixtureServer();
   const kms = new AwsKmsFixtureServer();
   let token: SoftHsmToken;
+  let token2: SoftHsmToken;
   let dir: string;
 
   beforeAll(async () => {
     await Promise.all([azure.start(), vault.start(), kms.start()]);
     token = await createSoftHsmToken({ conf: process.env.SOFTHSM2_CONF, keys: ['eth-1'] });
+    token2 = await createSoftHsmToken({ conf: process.env.SOFTHSM2_CONF, keys: ['eth-2', 'eth-3'], pin: '9876' });
     dir = mkdtempSync(join(tmpdir(), 'backends-file-'));
   });
   afterAll(async () => {
     await Promise.all([azure.stop(), vault.stop(), kms.stop()]);
     token?.cleanup();
+    token2?.cleanup();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('builds every connector from the file, routes by backend id and lists all keys together', async () => {
+  it('builds every connector from the file (two PKCS#11 tokens among them), routes by backend id and lists all keys together', async () => {
     const az = azure.createKey('eth-a', { tags: { 'hsm-signer': '1' } });
     const va = vault.createAccount();
     const km = kms.createKey({ aliases: ['eth/a'] });
     writeFileSync(join(dir, 'vault-token'), vault.rootToken);
+    writeFileSync(join(dir, 'pin2'), `${token2.pin}\n`);
     const yaml = [
       'backends:',
       '  - id: softhsm',
@@ -125,6 +143,12 @@ describe('four backends from one file (SoftHSM2, Azure, Vault, KMS fixtures)', (
       `    module: ${token.module}`,
       `    tokenLabel: ${token.label}`,
       '    pin: { env: TEST_PKCS11_PIN }',
+      '  - id: softhsm-2',
+      '    type: pkcs11',
+      `    module: ${token2.module}`,
+      `    tokenLabel: ${token2.label}`,
+      `    pin: { file: ${join(dir, 'pin2')} }`,
+      '    sessions: 2',
       '  - id: azure',
       '    type: azure-keyvault',
       `    vaultUrl: ${azure.url}`,
@@ -154,17 +178,19 @@ describe('four backends from one file (SoftHSM2, Azure, Vault, KMS fixtures)', (
     const listing = await registry.listAll();
     expect(listing.map((l) => [l.backendId, l.kind, l.healthy, l.capabilities.signs])).toEqual([
       ['softhsm', 'pkcs11', true, 'digest'],
+      ['softhsm-2', 'pkcs11', true, 'digest'],
       ['azure', 'azure-keyvault', true, 'digest'],
       ['vault', 'vault-ethsign', true, 'transaction'],
       ['kms', 'aws-kms', true, 'digest'],
     ]);
-    expect(listing[0].keys).toHaveLength(1);
-    expect(listing[1].keys.map((k) => k.address)).toEqual([az.address]);
-    expect(listing[2].keys.map((k) => k.address)).toEqual([va]);
-    expect(listing[3].keys.map((k) => k.address)).toEqual([km.address]);
+    expect(listing[0].keys.map((k) => k.label)).toEqual(['eth-1']);
+    expect(listing[1].keys.map((k) => k.label).sort()).toEqual(['eth-2', 'eth-3']);
+    expect(listing[2].keys.map((k) => k.address)).toEqual([az.address]);
+    expect(listing[3].keys.map((k) => k.address)).toEqual([va]);
+    expect(listing[4].keys.map((k) => k.address)).toEqual([km.address]);
 
     // Each request goes to the backend its KeyRef names.
-    for (const l of [listing[0], listing[1], listing[3]]) {
+    for (const l of [listing[0], listing[1], listing[2], listing[4]]) {
       const sig = await registry.signDigest({ backendId: l.backendId, keyId: l.keys[0].keyId }, randomBytes(32));
       expect(sig instanceof Uint8Array && sig.length >= 64).toBe(true);
     }
