@@ -77,7 +77,11 @@ export class AccountDirectory {
   async resolve(address: string): Promise<Account> {
     const key = address.toLowerCase();
     const cached = this.accounts.get(key);
-    if (cached) return cached;
+    if (cached) {
+      // A missed event (NATS reconnect) must not keep a removed key usable forever: refresh behind the answer.
+      if (Date.now() - this.loadedAt > this.maxAgeMs) this.refresh().catch((error) => this.logger.warn({ err: errorMessage(error) }, 'background account list refresh failed'));
+      return cached;
+    }
     let account: Account | null;
     try {
       ({ account } = await this.options.bus.request(Routes.accountsResolve, { address: key }));
