@@ -57,6 +57,7 @@ if (process.env.HSM_SKIP_BUILD !== '1') {
     maxBuffer: 64 * 1024 * 1024,
     env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' },
   });
+  if (interrupted) process.exit(130);
   if (build.status !== 0) {
     process.stdout.write(build.stdout ?? '');
     process.stderr.write(build.stderr ?? '');

@@ -121,7 +121,8 @@ export async function startService(app: AppName, env: Record<string, string | un
     if (v !== undefined) childEnv[k] = v;
   }
   childEnv[portVar] = String(port);
-  childEnv.SERVICE_INSTANCE ??= name;
+  // The replica name, unless the caller names the instance itself (an inherited value would be wrong).
+  if (!env.SERVICE_INSTANCE) childEnv.SERVICE_INSTANCE = name;
 
   const dir = logDirFor(options);
   mkdirSync(dir, { recursive: true });
