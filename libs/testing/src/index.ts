@@ -10,3 +10,4 @@ export * from './fixtures';
 export * from './proc-tree';
 export * from './stack';
 export * from './dev-stack';
+export * from './helm';
