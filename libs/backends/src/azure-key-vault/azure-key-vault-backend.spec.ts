@@ -66,6 +66,20 @@ describe('AzureKeyVaultBackend against the Key Vault fixture', () => {
     expect(rotated).toMatchObject({ keyId: `rotated/${first.version}`, address: first.address });
   });
 
+  it('lists again without a GET per key when nothing changed, and sees a key disabled meanwhile', async () => {
+    const backend = new AzureKeyVaultBackend(options());
+    await backend.connect();
+    const first = await backend.listKeys();
+    const before = vault.requests.length;
+    expect(await backend.listKeys()).toEqual(first);
+    // One page request per 2 keys (pageSize 2), no GET /keys/{name}/.
+    expect(vault.requests.slice(before).every((r) => r.path === '/keys')).toBe(true);
+    const k = vault.createKey('eth-later', { tags: { 'hsm-signer': 'yes' } });
+    expect((await backend.listKeys()).map((x) => x.keyId)).toContain(`eth-later/${k.version}`);
+    vault.setEnabled('eth-later', false);
+    expect((await backend.listKeys()).map((x) => x.keyId)).not.toContain(`eth-later/${k.version}`);
+  });
+
   it('signs 200 transactions: 0 invalid after post-processing, high s and both recovery ids hit', async () => {
     const backend = new AzureKeyVaultBackend(options());
     await backend.connect();

@@ -69,6 +69,11 @@ export class AzureKeyVaultBackend implements SigningBackend {
   private readonly logger: BackendLogger;
   private client?: KeyClient;
   private cache = new Map<string, CachedKey>();
+  /**
+   * name → what the last listing resolved, keyed by the list item's `updated` time: an unchanged key
+   * costs no GET on the next listing (key-discovery polls; the vault allows 2,000 requests / 10 s, §B.7).
+   */
+  private resolved = new Map<string, { updated: string; key: CachedKey | undefined }>();
 
   constructor(options: AzureKeyVaultBackendOptions) {
     this.id = options.id;
@@ -106,15 +111,22 @@ export class AzureKeyVaultBackend implements SigningBackend {
 
   async listKeys(): Promise<BackendKeyInfo[]> {
     const client = this.connection();
-    const names: string[] = [];
+    const listed: Array<{ name: string; updated: string }> = [];
     try {
       for await (const props of client.listPropertiesOfKeys({ requestOptions: { timeout: this.timeout } })) {
-        if (this.selected(props.name, props.tags)) names.push(props.name);
+        if (this.selected(props.name, props.tags)) listed.push({ name: props.name, updated: props.updatedOn ? `${props.updatedOn.getTime()}:${props.enabled}` : '' });
       }
     } catch (error) {
       throw this.failure('listing keys failed', error);
     }
-    const found = await mapLimit(names, 8, (name) => this.loadCurrent(client, name));
+    const resolved = new Map<string, { updated: string; key: CachedKey | undefined }>();
+    const found = await mapLimit(listed, 8, async ({ name, updated }) => {
+      const previous = this.resolved.get(name);
+      const key = previous && updated !== '' && previous.updated === updated ? previous.key : await this.loadCurrent(client, name);
+      resolved.set(name, { updated, key });
+      return key;
+    });
+    this.resolved = resolved;
     const keys = found.filter((k): k is CachedKey => k !== undefined);
     this.cache = new Map(keys.map((k) => [k.info.keyId, k]));
     return keys.map((k) => k.info);
@@ -160,6 +172,7 @@ export class AzureKeyVaultBackend implements SigningBackend {
   async close(): Promise<void> {
     this.client = undefined;
     this.cache.clear();
+    this.resolved.clear();
   }
 
   // --- keys -------------------------------------------------------------------------------------
