@@ -35,6 +35,11 @@ export class ChainReader {
     return Number(BigInt(await this.call<string>('eth_getTransactionCount', [address, 'pending'])));
   }
 
+  /** eth_getTransactionCount(address, 'latest'): nonces below it are consumed on chain. */
+  async minedCount(address: string): Promise<number> {
+    return Number(BigInt(await this.call<string>('eth_getTransactionCount', [address, 'latest'])));
+  }
+
   private async call<T>(method: string, params: unknown[]): Promise<T> {
     let response: Response;
     try {

@@ -63,7 +63,15 @@ export class NonceAllocator {
         rawChainId: decoded?.chainId,
       });
     } else {
-      result = await this.ledger.release(request.transactionId, request.outcome, request.error);
+      const chainCount = request.outcome === 'rejected' ? await this.chainFloorFor(request.transactionId) : undefined;
+      const released = await this.ledger.release(request.transactionId, request.outcome, request.error, chainCount);
+      if (released.kind === 'ok' && !released.reusable) {
+        this.logger?.warn(
+          { transactionId: request.transactionId, address: released.address, nonce: released.nonce, chainCount },
+          'nonce already consumed on chain (used outside this system?): not reused; counter raised to the chain',
+        );
+      }
+      result = released;
     }
     if (result.kind === 'not-found') throw new ServiceError(ErrorCode.TransactionNotFound, `no transaction ${request.transactionId} in the ledger`);
     if (result.kind === 'conflict') {
@@ -71,6 +79,24 @@ export class NonceAllocator {
       throw new ServiceError(ErrorCode.NonceConflict, `cannot record ${request.outcome} for ${request.transactionId}: ${result.reason}`);
     }
     return { ok: 1 };
+  }
+
+  /**
+   * The node's mined count for a rejected transaction's sender, so the release can apply the chain
+   * as a floor (a "nonce too low" rejection would otherwise put a consumed nonce back for reuse, and
+   * every later request would fail on it). Off the hot path: rejections only. A node that cannot be
+   * asked leaves the release as it was (the next rejection asks again).
+   */
+  private async chainFloorFor(transactionId: string): Promise<number | undefined> {
+    const tx = await this.ledger.find(transactionId);
+    if (!tx || (tx.status !== 'allocated' && tx.status !== 'signed')) return undefined;
+    try {
+      if ((await this.chain.chainId()) !== tx.chainId) return undefined;
+      return await this.chain.minedCount(tx.address);
+    } catch (error) {
+      this.logger?.warn({ transactionId, error: (error as Error).message }, 'cannot read the chain nonce while releasing; releasing without a floor');
+      return undefined;
+    }
   }
 
   private async runBatch(key: string, items: Pending[]): Promise<(AllocateNonceReply | Error)[]> {

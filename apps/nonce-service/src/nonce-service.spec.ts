@@ -208,6 +208,24 @@ describe('nonce-service (2 replicas, real Postgres, anvil and nats-server)', () 
     expect((await pg.query(`SELECT count(*)::int AS n FROM transactions WHERE request_id = 'req-idem-1'`)).rows[0].n).toBe(1);
   });
 
+  it('does not hand out again a nonce the chain consumed outside the system, and moves the counter up to the chain', async () => {
+    // anvil dev account #4, seen by the ledger first, then used directly on the node.
+    const external = '0x15d34aaf54267db7d7c367839aaf71a00a2c6a65';
+    const [ours, next] = [await allocate(external), await allocate(external)];
+    expect([ours.nonce, next.nonce]).toEqual([0, 1]);
+    for (let i = 0; i < 3; i++) await anvil.rpc('eth_sendTransaction', [{ from: external, to: DEV[0].address, value: '0x1' }]);
+    // Our nonce-0 transaction is refused by the node as "nonce too low".
+    await record(ours.transactionId, 'rejected', { error: 'nonce too low: next nonce 3, tx nonce 0' });
+    expect((await allocate(external)).nonce).toBe(3);
+    const { rows } = await pg.query('SELECT next_nonce::int, chain_nonce::int FROM nonces WHERE address = $1', [external]);
+    expect(rows).toEqual([{ next_nonce: 4, chain_nonce: 3 }]);
+    expect((await pg.query('SELECT nonce FROM released_nonces WHERE address = $1', [external])).rows).toEqual([]);
+    // A rejection at or above the chain count still gives the nonce back.
+    const third = await allocate(external);
+    await record(third.transactionId, 'rejected', { error: 'insufficient funds for gas * price + value' });
+    expect((await allocate(external)).nonce).toBe(third.nonce);
+  });
+
   it('lets a client retry under the same request id after its transaction was rejected, reusing the nonce', async () => {
     const address = random();
     const first = await allocate(address, { requestId: 'req-retry-1' });

@@ -61,6 +61,12 @@ export type OutcomeResult =
   /** The transaction is in a state the outcome cannot follow (e.g. submitted after its nonce was released). */
   | { kind: 'conflict'; status: string; reason: string };
 
+export type ReleaseResult =
+  /** `reusable`: the nonce went back for reuse (false when it lies below the chain's count). */
+  | { kind: 'ok'; chainId: number; address: string; nonce: number; reusable: boolean }
+  | { kind: 'not-found' }
+  | { kind: 'conflict'; status: string; reason: string };
+
 export interface SubmittedRecord {
   hash: string;
   raw?: string;
@@ -225,35 +231,29 @@ RETURNING chain_id, from_address, nonce`;
   /**
    * Nothing of this transaction reached the chain (`rejected` by the node, or `abandoned` before
    * sending): its nonce goes back to the account's released nonces, taken first by the next
-   * allocation, so no gap remains. Its request id is freed so the client can retry under it.
+   * allocation, so no gap remains. Its request id is freed so the client can retry under it. With
+   * `chainCount` (the node's mined transaction count for the sender) the chain is applied as a floor
+   * first, and a nonce below it (consumed outside the system) is not handed out again.
    */
-  async release(transactionId: string, outcome: 'rejected' | 'abandoned', error?: string): Promise<OutcomeResult> {
+  async release(transactionId: string, outcome: 'rejected' | 'abandoned', error?: string, chainCount?: number): Promise<ReleaseResult> {
     if (!UUID.test(transactionId)) return { kind: 'not-found' };
-    const rows = await this.prisma.$queryRaw<{ chain_id: bigint; from_address: string; nonce: bigint }[]>`
-WITH upd AS (
-  UPDATE transactions SET
-    status = ${outcome}::transaction_status,
-    error = ${error ?? null}::text,
-    live_nonce = NULL,
-    released_request_id = request_id,
-    request_id = NULL,
-    lease_until = NULL,
-    updated_at = now()
-  WHERE id = ${transactionId}::uuid AND status IN ('allocated', 'signed')
-  RETURNING id, chain_id, from_address, nonce
-),
-rel AS (
-  INSERT INTO released_nonces (chain_id, address, nonce, transaction_id)
-  SELECT u.chain_id, u.from_address, u.nonce, u.id FROM upd u
-  ON CONFLICT DO NOTHING
-  RETURNING nonce
-)
-SELECT chain_id, from_address, nonce FROM upd`;
-    if (rows[0]) return okOutcome(rows[0]);
+    const count = chainCount === undefined ? null : BigInt(chainCount);
+    const rows = await this.prisma.$queryRaw<{ o_chain_id: bigint; o_from_address: string; o_nonce: bigint; o_reusable: boolean }[]>`
+SELECT o_chain_id, o_from_address, o_nonce, o_reusable
+FROM hsm_release_nonce(${transactionId}::uuid, ${outcome}::transaction_status, ${error ?? null}::text, ${count}::bigint)`;
+    const row = rows[0];
+    if (row) return { kind: 'ok', chainId: Number(row.o_chain_id), address: row.o_from_address, nonce: Number(row.o_nonce), reusable: row.o_reusable };
     const current = await this.current(transactionId);
     if (!current) return { kind: 'not-found' };
-    if (current.status === outcome) return okOutcome(current);
+    if (current.status === outcome) return { kind: 'ok', chainId: Number(current.chain_id), address: current.from_address, nonce: Number(current.nonce), reusable: false };
     return { kind: 'conflict', status: current.status, reason: `transaction is already ${current.status}; it cannot become ${outcome}` };
+  }
+
+  /** Sender, nonce and status of one ledger transaction (undefined when unknown). */
+  async find(transactionId: string): Promise<{ chainId: number; address: string; nonce: number; status: string } | undefined> {
+    if (!UUID.test(transactionId)) return undefined;
+    const row = await this.current(transactionId);
+    return row && { chainId: Number(row.chain_id), address: row.from_address, nonce: Number(row.nonce), status: row.status };
   }
 
   private async current(transactionId: string) {
