@@ -17,7 +17,7 @@ import type { JsonRpcErrorObject } from './types';
 export class NodeError extends JsonRpcError {
   override name = 'NodeError';
   /** Matches the node's message; the base class matches nothing (see UnknownNodeError). */
-  static nodeMessage: RegExp = /$^/;
+  static nodeMessage = /$^/;
   /** The node's own error object, sent back verbatim. */
   readonly nodeError: JsonRpcErrorObject;
 
