@@ -164,16 +164,18 @@ describe('rpc-gateway pass-through and errors (raw JSON-RPC over HTTP)', () => {
 
     it('eth_sendTransaction without from → -32602, nothing sent', async () => {
       const blockBefore = await result<string>(node, 'eth_blockNumber');
-      const { body } = await call(gateway, 'eth_sendTransaction', [{ to: stranger, value: '0x1' }]);
+      const { status, body } = await call(gateway, 'eth_sendTransaction', [{ to: stranger, value: '0x1' }]);
       expect(body.result).toBeUndefined();
       expect(body.error?.code).toBe(-32602);
+      expect(status).toBe(400); // Web3Signer's status for bad params (§1.8)
       expect(looksLikeStackTrace(body.error!.message)).toBe(false);
       expect(await result<string>(node, 'eth_blockNumber')).toBe(blockBefore);
     });
 
     it('an unknown from → -32000 "No unlocked account matches the Sender"', async () => {
-      const { body } = await call(gateway, 'eth_sendTransaction', [{ from: stranger, to: hsm[0], value: '0x1' }]);
+      const { status, body } = await call(gateway, 'eth_sendTransaction', [{ from: stranger, to: hsm[0], value: '0x1' }]);
       expect(body.error).toMatchObject({ code: -32000, message: 'No unlocked account matches the Sender' });
+      expect(status).toBe(400); // Web3Signer answers an unknown sender with HTTP 400 (§1.8)
     });
 
     it("the node's own dev account is unknown too: the gateway never lets the node sign", async () => {
