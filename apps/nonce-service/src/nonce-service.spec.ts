@@ -250,6 +250,16 @@ describe('nonce-service (2 replicas, real Postgres, anvil and nats-server)', () 
     await record(tx.transactionId, 'submitted', right);
   });
 
+  it('keeps allocating after Postgres drops every connection of the replicas', async () => {
+    const address = random();
+    expect((await allocate(address)).nonce).toBe(0);
+    await pg.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+    await new Promise((r) => setTimeout(r, 200));
+    const after = await Promise.all(Array.from({ length: 10 }, () => allocate(address)));
+    expect(after.map((r) => r.nonce).sort((a, b) => a - b)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    for (const r of replicas) expect((await fetch(`${r.httpUrl}/health`)).status).toBe(200);
+  });
+
   it('answers NodeUnavailable for a new account when the node is down, and works for known accounts', async () => {
     const prisma = createPrismaClient(db.url, { poolSize: 2 });
     try {
