@@ -1,0 +1,757 @@
+/**
+ * The nonce storm of issue 3 ("Benchmark"): one run, ONE anvil with `--block-time 1`
+ * (shared/services.md: automine costs ~2.5 ms CPU per tx and stalls on out-of-order nonces), four legs:
+ *
+ *   1. node's ceiling  — pre-signed raw transactions (ethers Wallet over several dev keys funded with
+ *                        anvil_setBalance; signed before the clock starts) → eth_sendRawTransaction
+ *   2. node signing    — eth_sendTransaction from anvil's unlocked dev account 0 (one account)
+ *   3. hsm-signer ×1   — eth_sendTransaction through the rpc-gateway, one HSM account
+ *   4. hsm-signer ×100 — the same over 100 HSM accounts (token with 100 keys, all funded)
+ *
+ * plus concurrency-1 p50 of node signing vs hsm-signer. For each leg: successful tx/s, failures (top
+ * messages), p50/p99, nonce contiguity read back from the chain, all mined, and CPU per transaction
+ * of every process of the stack (/proc/<pid>/stat utime+stime). `--profile <dir>` also samples the
+ * services' CPU during the hsm-signer legs (bench/profile-hook.cjs) and prints their top self time.
+ *
+ *   npx nx run-many -t build -p rpc-gateway rest-gateway nonce-service key-discovery signer-service
+ *   node -r @swc-node/register bench/nonce-storm.ts [--total 2000] [--concurrency 64] [--profile /tmp/prof]
+ *
+ * Every loop is bounded in count and time; every address is loopback. See bench/README.md.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { getAddress, keccak256, toBeHex, Wallet } from 'ethers';
+import { Client } from 'pg';
+import { ANVIL_DEV_ADDRESS, startStack, type Stack } from '@hsm-signer/testing';
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+interface Options {
+  total: number; // legs 1–3
+  total4: number; // leg 4, spread over `accounts`
+  accounts: number;
+  concurrency: number;
+  c1: number; // requests per concurrency-1 run
+  rawAccounts: number;
+  legs: Set<string>;
+  legTimeoutMs: number;
+  mineTimeoutMs: number;
+  withGas: boolean;
+  gateways: number;
+  nonceReplicas: number;
+  signerReplicas: number;
+  profileDir?: string;
+  dataDir: string;
+  logLevel?: string;
+  discoveryPollMs: number;
+  idleMs: number;
+}
+
+function parseOptions(argv: string[]): Options {
+  const o: Options = {
+    total: 2000,
+    total4: 2000,
+    accounts: 100,
+    concurrency: 64,
+    c1: 200,
+    rawAccounts: 8,
+    legs: new Set(['1', '2', '3', '4', 'c1']),
+    legTimeoutMs: 180_000,
+    mineTimeoutMs: 90_000,
+    withGas: false,
+    gateways: 1,
+    nonceReplicas: 1,
+    signerReplicas: 1,
+    dataDir: join(tmpdir(), 'hsm-signer-bench'),
+    discoveryPollMs: 5_000, // key-discovery's own default (the test stack's 500 ms re-lists 100 keys twice a second)
+    idleMs: 5_000,
+  };
+  const num = (flag: string, v: string | undefined, min: number, max: number) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${flag} wants an integer in [${min}, ${max}], got ${v}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = () => argv[++i];
+    switch (flag) {
+      case '--total': o.total = num(flag, value(), 1, 100_000); break;
+      case '--total4': o.total4 = num(flag, value(), 1, 100_000); break;
+      case '--accounts': o.accounts = num(flag, value(), 1, 500); break;
+      case '--concurrency': o.concurrency = num(flag, value(), 1, 1024); break;
+      case '--c1': o.c1 = num(flag, value(), 0, 10_000); break;
+      case '--raw-accounts': o.rawAccounts = num(flag, value(), 1, 1000); break;
+      case '--legs': o.legs = new Set(value().split(',').map((s) => s.trim())); break;
+      case '--leg-timeout': o.legTimeoutMs = num(flag, value(), 1, 3600) * 1000; break;
+      case '--mine-timeout': o.mineTimeoutMs = num(flag, value(), 1, 3600) * 1000; break;
+      case '--with-gas': o.withGas = true; break;
+      case '--gateways': o.gateways = num(flag, value(), 1, 8); break;
+      case '--nonce-replicas': o.nonceReplicas = num(flag, value(), 1, 8); break;
+      case '--signer-replicas': o.signerReplicas = num(flag, value(), 1, 8); break;
+      case '--profile': o.profileDir = resolve(value()); break;
+      case '--data-dir': o.dataDir = resolve(value()); break;
+      case '--log-level': o.logLevel = value(); break;
+      case '--discovery-poll-ms': o.discoveryPollMs = num(flag, value(), 200, 3_600_000); break;
+      case '--idle': o.idleMs = num(flag, value(), 0, 600) * 1000; break;
+      case '--help':
+        console.log('flags: --total N --total4 N --accounts N --concurrency C --c1 N --raw-accounts N --legs 1,2,3,4,c1 --leg-timeout s --mine-timeout s --with-gas --gateways N --nonce-replicas N --signer-replicas N --profile DIR --data-dir DIR --log-level L --discovery-poll-ms MS --idle s');
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown flag ${flag} (--help)`);
+    }
+  }
+  return o;
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON-RPC over plain fetch. Node's global fetch runs on undici's global Agent, which keeps
+// connections alive and opens as many per origin as there are requests in flight.
+
+const LOOPBACK = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d+/;
+let rpcId = 0;
+
+class RpcError extends Error {
+  override readonly name = 'RpcError';
+}
+
+async function rpc<T>(url: string, method: string, params: unknown[] = [], timeoutMs = 30_000): Promise<T> {
+  if (!LOOPBACK.test(url)) throw new Error(`refusing a non-loopback URL: ${url}`);
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: ++rpcId, method, params }),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const text = await res.text();
+  let body: { result?: T; error?: { code?: number; message?: string } };
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new RpcError(`HTTP ${res.status}: ${text.slice(0, 200)}`);
+  }
+  if (body.error) throw new RpcError(body.error.message ?? JSON.stringify(body.error));
+  if (!res.ok) throw new RpcError(`HTTP ${res.status}`);
+  return body.result as T;
+}
+
+/** One HTTP request carrying many calls; results in call order (errors as null). */
+async function rpcBatch<T>(url: string, calls: Array<{ method: string; params: unknown[] }>): Promise<Array<T | null>> {
+  const out: Array<T | null> = [];
+  for (let i = 0; i < calls.length; i += 200) {
+    const chunk = calls.slice(i, i + 200);
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(chunk.map((c, j) => ({ jsonrpc: '2.0', id: j, method: c.method, params: c.params }))),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const body = (await res.json()) as Array<{ id: number; result?: T; error?: unknown }>;
+    const byId = new Map(body.map((b) => [b.id, b]));
+    for (let j = 0; j < chunk.length; j++) out.push(byId.get(j)?.result ?? null);
+  }
+  return out;
+}
+
+function errorText(error: unknown): string {
+  if (error instanceof RpcError) return error.message;
+  if (error instanceof Error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    return `${error.name}: ${error.message}${cause ? ` (${cause.code ?? cause.message})` : ''}`;
+  }
+  return String(error);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load driver
+
+interface Sample {
+  ok: boolean;
+  ms: number;
+  account: string;
+  hash?: string;
+  error?: string;
+}
+
+interface LoadResult {
+  samples: Sample[];
+  wallMs: number;
+  startedAt: number;
+  timedOut: boolean;
+}
+
+/** `concurrency` workers pull request indexes until `total` are sent or `timeLimitMs` has passed. */
+async function drive(total: number, concurrency: number, timeLimitMs: number, send: (i: number) => { account: string; run: () => Promise<string> }): Promise<LoadResult> {
+  const samples: Sample[] = [];
+  let next = 0;
+  const startedAt = Date.now();
+  const deadline = startedAt + timeLimitMs;
+  let timedOut = false;
+  const t0 = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, total) }, async () => {
+      while (next < total) {
+        if (Date.now() > deadline) {
+          timedOut = true;
+          return;
+        }
+        const i = next++;
+        const { account, run } = send(i);
+        const t = process.hrtime.bigint();
+        try {
+          const hash = await run();
+          samples.push({ ok: true, ms: Number(process.hrtime.bigint() - t) / 1e6, account, hash: hash.toLowerCase() });
+        } catch (error) {
+          samples.push({ ok: false, ms: Number(process.hrtime.bigint() - t) / 1e6, account, error: errorText(error) });
+        }
+      }
+    }),
+  );
+  return { samples, wallMs: Number(process.hrtime.bigint() - t0) / 1e6, startedAt, timedOut };
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+/** Groups error messages by shape (numbers and hex elided), most frequent first. */
+function topErrors(samples: Sample[], n = 3): Array<{ count: number; example: string }> {
+  const groups = new Map<string, { count: number; example: string }>();
+  for (const s of samples) {
+    if (s.ok) continue;
+    const key = (s.error ?? '').replace(/0x[0-9a-fA-F]+/g, '0x…').replace(/\d+/g, 'N').slice(0, 160);
+    const g = groups.get(key) ?? { count: 0, example: (s.error ?? '').slice(0, 160) };
+    g.count++;
+    groups.set(key, g);
+  }
+  return [...groups.values()].sort((a, b) => b.count - a.count).slice(0, n);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chain read-back
+
+interface Contiguity {
+  accounts: number;
+  contiguous: boolean;
+  gaps: number; // nonces in [start, highest of ours] used by none of our successful txs
+  duplicates: number; // two successful sends answered with the same nonce
+  foreign: number; // nonces consumed on chain by transactions we were not answered with (e.g. hole fillers)
+  lost: number; // successful hashes the node does not know
+  notMined: number;
+  allMined: boolean;
+  minedAfterMs: number; // from leg start until every account's latest count covered our sends
+}
+
+async function transactionCounts(nodeUrl: string, accounts: string[], tag: string): Promise<Map<string, number>> {
+  const counts = await rpcBatch<string>(nodeUrl, accounts.map((a) => ({ method: 'eth_getTransactionCount', params: [a, tag] })));
+  return new Map(accounts.map((a, i) => [a.toLowerCase(), Number(counts[i] ?? -1)]));
+}
+
+/**
+ * Waits (bounded) until every account's `latest` count has reached start + its successes, or the
+ * pool is empty and nothing moves any more; returns when that happened (ms after the leg started).
+ */
+async function waitMined(nodeUrl: string, start: Map<string, number>, okPer: Map<string, number>, legStartedAt: number, timeoutMs: number): Promise<{ done: boolean; at: number }> {
+  const accounts = [...start.keys()];
+  const deadline = Date.now() + timeoutMs;
+  let lastSum = -1;
+  let stableSince = Date.now();
+  while (Date.now() < deadline) {
+    const latest = await transactionCounts(nodeUrl, accounts, 'latest');
+    if (accounts.every((a) => latest.get(a)! >= start.get(a)! + (okPer.get(a) ?? 0))) return { done: true, at: Date.now() - legStartedAt };
+    const sum = [...latest.values()].reduce((x, y) => x + y, 0);
+    if (sum !== lastSum) {
+      lastSum = sum;
+      stableSince = Date.now();
+    } else if (Date.now() - stableSince > 6_000) {
+      const pool = await rpc<{ pending: string; queued: string }>(nodeUrl, 'txpool_status').catch(() => undefined);
+      if (pool && Number(pool.pending) === 0 && Number(pool.queued) === 0) break; // nothing left that could be mined
+    }
+    await sleep(200);
+  }
+  return { done: false, at: Date.now() - legStartedAt };
+}
+
+async function checkChain(nodeUrl: string, samples: Sample[], start: Map<string, number>, mined: { done: boolean; at: number }): Promise<Contiguity> {
+  const ok = samples.filter((s) => s.ok);
+  // A couple more blocks, then read every transaction back.
+  await sleep(2_100);
+  const txs = await rpcBatch<{ nonce: string; blockNumber: string | null; from: string }>(nodeUrl, ok.map((s) => ({ method: 'eth_getTransactionByHash', params: [s.hash] })));
+  const latest = await transactionCounts(nodeUrl, [...start.keys()], 'latest');
+  const perAccount = new Map<string, number[]>();
+  let lost = 0;
+  let notMined = 0;
+  ok.forEach((s, i) => {
+    const tx = txs[i];
+    if (!tx) return void lost++;
+    if (tx.blockNumber === null) notMined++;
+    const list = perAccount.get(s.account.toLowerCase()) ?? [];
+    list.push(Number(tx.nonce));
+    perAccount.set(s.account.toLowerCase(), list);
+  });
+  let gaps = 0;
+  let duplicates = 0;
+  let foreign = 0;
+  for (const [account, first] of start) {
+    const nonces = (perAccount.get(account) ?? []).sort((a, b) => a - b);
+    const distinct = new Set(nonces);
+    duplicates += nonces.length - distinct.size;
+    if (nonces.length) {
+      const highest = nonces[nonces.length - 1];
+      if (nonces[0] < first) gaps += first - nonces[0]; // below the start: someone else's nonces reused
+      gaps += highest - first + 1 - [...distinct].filter((n) => n >= first).length;
+    }
+    foreign += Math.max(0, latest.get(account)! - first - [...distinct].length);
+  }
+  return {
+    accounts: start.size,
+    contiguous: gaps === 0 && duplicates === 0 && lost === 0,
+    gaps,
+    duplicates,
+    foreign,
+    lost,
+    notMined,
+    allMined: lost === 0 && notMined === 0 && mined.done,
+    minedAfterMs: mined.at,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// CPU accounting: utime+stime of each process of the stack, before and after a leg.
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+function procCpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK; // utime, stime (fields 14, 15)
+  } catch {
+    return undefined;
+  }
+}
+
+function machineBusyMs(): number {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const idle = cpu[3] + (cpu[4] ?? 0);
+  return ((cpu.reduce((a, b) => a + b, 0) - idle) * 1000) / CLK_TCK;
+}
+
+function findNatsPid(natsUrl: string): number | undefined {
+  const port = new URL(natsUrl).port;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (cmd[0]?.endsWith('nats-server') && cmd.includes(port)) return Number(entry);
+    } catch {
+      // gone
+    }
+  }
+  return undefined;
+}
+
+type CpuSnapshot = Map<string, number>;
+
+class CpuMeter {
+  private pg?: Client;
+  constructor(private readonly stack: Stack, private readonly natsPid: number | undefined) {}
+
+  async open(): Promise<void> {
+    this.pg = new Client({ connectionString: this.stack.databaseUrl });
+    await this.pg.connect();
+  }
+
+  async close(): Promise<void> {
+    await this.pg?.end().catch(() => undefined);
+  }
+
+  async snapshot(): Promise<CpuSnapshot> {
+    const snap: CpuSnapshot = new Map();
+    for (const list of Object.values(this.stack.services)) for (const s of list) snap.set(s.name, procCpuMs(s.pid) ?? NaN);
+    if (this.stack.anvil.process.pid) snap.set('anvil', procCpuMs(this.stack.anvil.process.pid) ?? NaN);
+    if (this.natsPid) snap.set('nats-server', procCpuMs(this.natsPid) ?? NaN);
+    // Postgres backends serving this run's database (the services' pools), not the whole server.
+    const { rows } = await this.pg!.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+    for (const { pid } of rows) snap.set(`pg:${pid}`, procCpuMs(pid) ?? NaN);
+    const self = process.cpuUsage();
+    snap.set('bench client', (self.user + self.system) / 1000);
+    snap.set('(whole machine)', machineBusyMs());
+    return snap;
+  }
+
+  /** CPU ms per process between two snapshots; postgres backends summed (a backend seen only once counts from 0). */
+  static diff(before: CpuSnapshot, after: CpuSnapshot): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [name, end] of after) {
+      const key = name.startsWith('pg:') ? 'postgres (our DB)' : name;
+      const begin = before.get(name) ?? 0;
+      if (!Number.isFinite(end) || !Number.isFinite(begin)) continue;
+      out.set(key, (out.get(key) ?? 0) + Math.max(0, end - begin));
+    }
+    return out;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Profiles (bench/profile-hook.cjs writes <dir>/<replica>-<n>.cpuprofile on every second SIGWINCH)
+
+interface CpuProfile {
+  nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+function shortUrl(url: string): string {
+  if (!url) return '';
+  const nm = url.lastIndexOf('node_modules/');
+  if (nm >= 0) return url.slice(nm + 'node_modules/'.length);
+  const dist = url.indexOf('/dist/');
+  if (dist >= 0) return url.slice(dist + 1);
+  return url.replace(/^file:\/\//, '');
+}
+
+function bucketOf(url: string, fn: string): string {
+  if (!url) return fn.startsWith('(') ? fn : '(native)';
+  if (url.startsWith('node:')) return 'node core';
+  const nm = url.lastIndexOf('node_modules/');
+  if (nm >= 0) {
+    const parts = url.slice(nm + 'node_modules/'.length).split('/');
+    return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
+  }
+  const m = /\/dist\/[^/]+\/(apps|libs)\/([^/]+)\//.exec(url);
+  return m ? `${m[1]}/${m[2]}` : url;
+}
+
+function summariseProfile(file: string, top = 12): string[] {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map<number, number>();
+  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  const fnTotals = new Map<string, number>();
+  const bucketTotals = new Map<string, number>();
+  let busy = 0;
+  let total = 0;
+  let waiting = 0;
+  for (const [id, us] of self) {
+    const node = byId.get(id)!;
+    const { functionName, url, lineNumber } = node.callFrame;
+    total += us;
+    if (functionName === '(idle)') continue;
+    // The in-process inspector session's own native frame: on a service with no traffic at all
+    // (rest-gateway here) nearly every non-idle sample lands in it, so it is shown apart, not as work.
+    if (functionName === 'dispatch' && !url) {
+      waiting += us;
+      continue;
+    }
+    busy += us;
+    const key = `${functionName || '(anonymous)'}${url ? ` ${shortUrl(url)}:${lineNumber + 1}` : ''}`;
+    fnTotals.set(key, (fnTotals.get(key) ?? 0) + us);
+    const bucket = bucketOf(url, functionName);
+    bucketTotals.set(bucket, (bucketTotals.get(bucket) ?? 0) + us);
+  }
+  const pct = (us: number) => `${((100 * us) / Math.max(1, busy)).toFixed(1).padStart(5)}%`;
+  const lines = [`    JS/native work ${(busy / 1000).toFixed(0)} ms of ${(total / 1000).toFixed(0)} ms sampled (+ ${(waiting / 1000).toFixed(0)} ms in the inspector's dispatch frame, not counted)`];
+  lines.push('    by package: ' + [...bucketTotals].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => `${k} ${pct(v).trim()}`).join(', '));
+  for (const [k, v] of [...fnTotals].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`    ${pct(v)} ${(v / 1000).toFixed(0).padStart(6)} ms  ${k}`);
+  return lines;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface LegReport {
+  id: string;
+  title: string;
+  sent: number;
+  ok: number;
+  failed: number;
+  rate: number;
+  p50: number;
+  p99: number;
+  chain?: Contiguity;
+  errors: Array<{ count: number; example: string }>;
+  cpu?: Map<string, number>;
+  timedOut: boolean;
+  load: string;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function loadText(): string {
+  return loadavg().map((l) => l.toFixed(2)).join(' ');
+}
+
+function uptimeText(): string {
+  try {
+    return execFileSync('uptime').toString().trim();
+  } catch {
+    return `load average: ${loadText()}`;
+  }
+}
+
+const SINK = getAddress('0x000000000000000000000000000000000000bEEF');
+const ETH_1000 = toBeHex(1000n * 10n ** 18n);
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  const log = (line: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+  log(`nonce-storm: ${JSON.stringify({ ...o, legs: [...o.legs] })}`);
+  log(`uptime: ${uptimeText()}`);
+  if (o.profileDir) mkdirSync(o.profileDir, { recursive: true });
+  const hook = resolve(__dirname, 'profile-hook.cjs');
+  const hsmKeys = Math.max(o.accounts, 2);
+
+  const started = Date.now();
+  const stack = await startStack({
+    dataDir: o.dataDir,
+    keys: hsmKeys,
+    blockTime: 1,
+    fundEth: '0', // funded below with anvil_setBalance: 100 funding transactions would cost minutes of blocks
+    replicas: { 'rpc-gateway': o.gateways, 'nonce-service': o.nonceReplicas, 'signer-service': o.signerReplicas },
+    readyTimeoutMs: 240_000,
+    logLevel: o.logLevel,
+    discoveryPollMs: o.discoveryPollMs,
+    env: o.profileDir ? { NODE_OPTIONS: `--require=${hook}`, BENCH_PROFILE_DIR: o.profileDir } : undefined,
+    onProgress: (line) => log(`stack: ${line}`),
+  });
+  log(`stack up in ${((Date.now() - started) / 1000).toFixed(1)} s; logs in ${stack.logDir}`);
+  const meter = new CpuMeter(stack, findNatsPid(stack.natsUrl));
+  const reports: LegReport[] = [];
+  const c1: Record<string, { p50: number; ok: number; failed: number; errors: Array<{ count: number; example: string }> }> = {};
+  const node = stack.anvil.url;
+  const idle = new Map<string, number>(); // CPU ms per second with no load
+  try {
+    await meter.open();
+    const chainId = stack.anvil.chainId;
+    const hsm = stack.addresses.slice(0, hsmKeys);
+    if (hsm.length < o.accounts) throw new Error(`token has ${hsm.length} keys, need ${o.accounts}`);
+    for (const a of hsm) await rpc(node, 'anvil_setBalance', [a, ETH_1000]);
+    const gateways = stack.rpcUrls;
+    let rr = 0;
+    const gateway = () => gateways[rr++ % gateways.length];
+    const sendTx = (url: string, from: string) => () =>
+      rpc<string>(url, 'eth_sendTransaction', [{ from, to: SINK, value: '0x1', ...(o.withGas ? { gas: '0x5208' } : {}) }]);
+
+    // Warm-up (not measured): every HSM account's first send seeds its nonce row from the node; JIT.
+    log(`warm-up: one send per HSM account (${hsm.length}) and 50 node-signed sends`);
+    const warm = await drive(hsm.length, 16, 120_000, (i) => ({ account: hsm[i], run: sendTx(gateway(), hsm[i]) }));
+    const warmNode = await drive(50, 8, 60_000, () => ({ account: ANVIL_DEV_ADDRESS, run: sendTx(node, ANVIL_DEV_ADDRESS) }));
+    const warmFails = [...warm.samples, ...warmNode.samples].filter((s) => !s.ok);
+    if (warmFails.length) log(`warm-up failures: ${warmFails.length}; ${JSON.stringify(topErrors(warmFails))}`);
+    await waitMined(node, await transactionCounts(node, hsm, 'pending'), new Map(), Date.now(), 30_000);
+    await sleep(2_000);
+    if (o.idleMs > 0) {
+      // What each process burns with no load at all (polling, timers): read against the per-tx figures.
+      log(`idle baseline: ${o.idleMs / 1000} s without load`);
+      const a = await meter.snapshot();
+      await sleep(o.idleMs);
+      const b = await meter.snapshot();
+      for (const [k, v] of CpuMeter.diff(a, b)) idle.set(k, (1000 * v) / o.idleMs);
+    }
+
+    const runLeg = async (id: string, title: string, total: number, accounts: string[], send: (i: number) => { account: string; run: () => Promise<string> }, profile: boolean) => {
+      const start = await transactionCounts(node, accounts, 'latest');
+      const load = loadText();
+      log(`leg ${id}: ${title} — ${total} tx, concurrency ${o.concurrency}, load ${load}`);
+      const before = await meter.snapshot();
+      if (profile) signalServices(stack, 'SIGWINCH');
+      const result = await drive(total, o.concurrency, o.legTimeoutMs, send);
+      const okPer = new Map<string, number>();
+      for (const s of result.samples) if (s.ok) okPer.set(s.account.toLowerCase(), (okPer.get(s.account.toLowerCase()) ?? 0) + 1);
+      const mined = await waitMined(node, start, okPer, result.startedAt, o.mineTimeoutMs);
+      if (profile) signalServices(stack, 'SIGWINCH');
+      const after = await meter.snapshot();
+      const chain = await checkChain(node, result.samples, start, mined);
+      const oks = result.samples.filter((s) => s.ok);
+      const lat = oks.map((s) => s.ms).sort((a, b) => a - b);
+      const report: LegReport = {
+        id,
+        title,
+        sent: result.samples.length,
+        ok: oks.length,
+        failed: result.samples.length - oks.length,
+        rate: oks.length / (result.wallMs / 1000),
+        p50: percentile(lat, 50),
+        p99: percentile(lat, 99),
+        chain,
+        errors: topErrors(result.samples),
+        cpu: CpuMeter.diff(before, after),
+        timedOut: result.timedOut,
+        load,
+      };
+      reports.push(report);
+      log(
+        `leg ${id}: ${report.ok} ok, ${report.failed} failed, ${report.rate.toFixed(0)} tx/s, p50 ${report.p50.toFixed(1)} ms, p99 ${report.p99.toFixed(1)} ms, ` +
+          `contiguous ${chain.contiguous}, all mined ${chain.allMined} after ${(chain.minedAfterMs / 1000).toFixed(1)} s`,
+      );
+      return report;
+    };
+
+    if (o.legs.has('1')) {
+      // Several dev keys: one sender's pool depth is not what this leg measures (the node's intake is).
+      const wallets = Array.from({ length: o.rawAccounts }, (_, i) => new Wallet(keccak256(Buffer.from(`nonce-storm raw ${i}`))));
+      for (const w of wallets) await rpc(node, 'anvil_setBalance', [w.address, ETH_1000]);
+      const nonces = await transactionCounts(node, wallets.map((w) => w.address), 'pending');
+      log(`leg 1: pre-signing ${o.total} transactions over ${wallets.length} keys`);
+      const raws: Array<{ account: string; raw: string }> = [];
+      for (let i = 0; i < o.total; i++) {
+        const w = wallets[i % wallets.length];
+        const key = w.address.toLowerCase();
+        const nonce = nonces.get(key)!;
+        nonces.set(key, nonce + 1);
+        const raw = await w.signTransaction({ type: 2, chainId, nonce, to: SINK, value: 1n, gasLimit: 21_000n, maxFeePerGas: 50_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n });
+        raws.push({ account: w.address, raw });
+      }
+      await runLeg('1', "node's ceiling: pre-signed eth_sendRawTransaction", o.total, wallets.map((w) => w.address), (i) => ({ account: raws[i].account, run: () => rpc<string>(node, 'eth_sendRawTransaction', [raws[i].raw]) }), false);
+    }
+    if (o.legs.has('2')) {
+      await runLeg('2', 'node signing: eth_sendTransaction, 1 unlocked account', o.total, [ANVIL_DEV_ADDRESS], () => ({ account: ANVIL_DEV_ADDRESS, run: sendTx(node, ANVIL_DEV_ADDRESS) }), false);
+    }
+    if (o.legs.has('3')) {
+      await runLeg('3', 'hsm-signer: 1 HSM account via rpc-gateway', o.total, [hsm[0]], () => ({ account: hsm[0], run: sendTx(gateway(), hsm[0]) }), Boolean(o.profileDir));
+    }
+    if (o.legs.has('4')) {
+      const accounts = hsm.slice(0, o.accounts);
+      await runLeg('4', `hsm-signer: ${accounts.length} HSM accounts via rpc-gateway`, o.total4, accounts, (i) => ({ account: accounts[i % accounts.length], run: sendTx(gateway(), accounts[i % accounts.length]) }), Boolean(o.profileDir));
+    }
+    if (o.legs.has('c1') && o.c1 > 0) {
+      for (const [name, url, from] of [
+        ['node signing', node, ANVIL_DEV_ADDRESS],
+        ['hsm-signer', gateways[0], hsm[1]],
+      ] as const) {
+        log(`concurrency 1: ${name}, ${o.c1} tx, load ${loadText()}`);
+        const r = await drive(o.c1, 1, o.legTimeoutMs, () => ({ account: from, run: sendTx(url, from) }));
+        const lat = r.samples.filter((s) => s.ok).map((s) => s.ms).sort((a, b) => a - b);
+        c1[name] = { p50: percentile(lat, 50), ok: lat.length, failed: r.samples.length - lat.length, errors: topErrors(r.samples) };
+      }
+    }
+  } finally {
+    await meter.close();
+    if (o.profileDir) await waitForProfiles(o.profileDir, stack, reports.filter((r) => r.id === '3' || r.id === '4').length);
+    log('stopping the stack');
+    await stack.stop().catch((e) => log(`stack stop: ${errorText(e)}`));
+  }
+  printReport(o, reports, c1, idle);
+  if (o.profileDir) printProfiles(o.profileDir, reports);
+}
+
+function signalServices(stack: Stack, signal: NodeJS.Signals): void {
+  for (const list of Object.values(stack.services)) for (const s of list) if (s.running) process.kill(s.pid, signal);
+}
+
+async function waitForProfiles(dir: string, stack: Stack, count: number): Promise<void> {
+  if (!count) return;
+  const names = Object.values(stack.services).flat().map((s) => s.name);
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline && !names.every((n) => existsSync(join(dir, `${n}-${count}.cpuprofile`)))) await sleep(200);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+function printReport(
+  o: Options,
+  reports: LegReport[],
+  c1: Record<string, { p50: number; ok: number; failed: number; errors: Array<{ count: number; example: string }> }>,
+  idle: Map<string, number>,
+): void {
+  const out: string[] = [];
+  const leg1 = reports.find((r) => r.id === '1');
+  const ms = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
+  out.push('');
+  out.push(`nonce-storm ${new Date().toISOString()}  (${o.total} tx legs 1–3, ${o.total4} tx over ${o.accounts} accounts leg 4, concurrency ${o.concurrency}, anvil --block-time 1)`);
+  out.push(`uptime: ${uptimeText()}`);
+  out.push('');
+  const head = ['leg', 'ok / sent', 'failed', 'ok tx/s', '% leg 1', 'p50 ms', 'p99 ms', 'contiguous (gaps/dups/foreign/lost)', 'all mined (s)', 'load at start', 'target'];
+  const rows: string[][] = [head];
+  for (const r of reports) {
+    const target =
+      r.id === '3' ? `0 failed, ≥ 50% → ${r.failed === 0 && leg1 && r.rate >= 0.5 * leg1.rate ? 'MET' : 'MISSED'}` :
+      r.id === '4' ? `0 failed, ≥ 70% → ${r.failed === 0 && leg1 && r.rate >= 0.7 * leg1.rate ? 'MET' : 'MISSED'}` :
+      r.id === '1' ? '(reference)' : '(comparison)';
+    const c = r.chain!;
+    rows.push([
+      `${r.id} ${r.title}`,
+      `${r.ok} / ${r.sent}${r.timedOut ? ' (time limit)' : ''}`,
+      String(r.failed),
+      r.rate.toFixed(0),
+      leg1 ? `${((100 * r.rate) / leg1.rate).toFixed(0)}%` : '–',
+      ms(r.p50),
+      ms(r.p99),
+      `${c.contiguous ? 'yes' : 'NO'} (${c.gaps}/${c.duplicates}/${c.foreign}/${c.lost})`,
+      `${c.allMined ? 'yes' : `NO (${c.notMined} pending)`} ${(c.minedAfterMs / 1000).toFixed(1)}`,
+      r.load,
+      target,
+    ]);
+  }
+  const widths = head.map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  for (const row of rows) out.push(row.map((cell, i) => cell.padEnd(widths[i])).join(' | '));
+  out.push('');
+  for (const r of reports) {
+    if (!r.errors.length) continue;
+    out.push(`leg ${r.id} top errors: ${r.errors.map((e) => `${e.count}× "${e.example}"`).join('; ')}`);
+  }
+  if (c1['node signing'] && c1['hsm-signer']) {
+    const d = c1['hsm-signer'].p50 - c1['node signing'].p50;
+    out.push('');
+    out.push(
+      `concurrency 1 (${o.c1} tx each): node signing p50 ${ms(c1['node signing'].p50)} ms (${c1['node signing'].failed} failed), hsm-signer p50 ${ms(c1['hsm-signer'].p50)} ms (${c1['hsm-signer'].failed} failed): ` +
+        `+${ms(d)} ms; target within 5 ms → ${d <= 5 ? 'MET' : 'MISSED'}`,
+    );
+    for (const [name, v] of Object.entries(c1)) if (v.errors.length) out.push(`  ${name} errors: ${v.errors.map((e) => `${e.count}× "${e.example}"`).join('; ')}`);
+  }
+  // CPU per transaction (µs of CPU per successful tx), per process, from /proc utime+stime over the leg until all mined.
+  out.push('');
+  out.push('CPU per successful transaction (µs, utime+stime from the leg start until all mined):');
+  const names = [...new Set(reports.flatMap((r) => [...(r.cpu?.keys() ?? [])]))];
+  const order = (n: string) => (n === '(whole machine)' ? 2 : n === 'bench client' ? 1 : 0);
+  names.sort((a, b) => order(a) - order(b) || a.localeCompare(b));
+  const cpuRows: string[][] = [['process', ...reports.map((r) => `leg ${r.id}`), 'idle ms/s']];
+  const stackTotal = reports.map((r) => [...(r.cpu ?? new Map<string, number>())].filter(([k]) => k !== '(whole machine)' && k !== 'bench client').reduce((a, [, v]) => a + v, 0));
+  for (const n of names) cpuRows.push([n, ...reports.map((r) => (r.cpu?.has(n) && r.ok ? ((1000 * r.cpu.get(n)!) / r.ok).toFixed(0) : '–')), idle.has(n) ? idle.get(n)!.toFixed(0) : '–']);
+  const idleStack = [...idle].filter(([k]) => k !== '(whole machine)' && k !== 'bench client').reduce((a, [, v]) => a + v, 0);
+  cpuRows.splice(cpuRows.length - 2, 0, ['= stack total (above)', ...reports.map((r, i) => (r.ok ? ((1000 * stackTotal[i]) / r.ok).toFixed(0) : '–')), idle.size ? idleStack.toFixed(0) : '–']);
+  const cw = cpuRows[0].map((_, i) => Math.max(...cpuRows.map((row) => row[i].length)));
+  for (const row of cpuRows) out.push('  ' + row.map((cell, i) => (i === 0 ? cell.padEnd(cw[i]) : cell.padStart(cw[i]))).join('  '));
+  out.push('  idle ms/s: CPU ms per second of each process with no load (timers, polling), measured before leg 1.');
+  out.push('  (whole machine) includes every other process on the box, e.g. other test runs.');
+  console.log(out.join('\n'));
+}
+
+function printProfiles(dir: string, reports: LegReport[]): void {
+  const profiled = reports.filter((r) => r.id === '3' || r.id === '4');
+  const out: string[] = ['', `CPU profiles (${dir}), self time, idle excluded:`];
+  profiled.forEach((r, i) => {
+    out.push(`leg ${r.id}: ${r.title}`);
+    const files = readdirSync(dir).filter((f) => f.endsWith(`-${i + 1}.cpuprofile`)).sort();
+    for (const f of files) {
+      out.push(`  ${f}`);
+      try {
+        out.push(...summariseProfile(join(dir, f)));
+      } catch (error) {
+        out.push(`    unreadable: ${errorText(error)}`);
+      }
+    }
+  });
+  console.log(out.join('\n'));
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
