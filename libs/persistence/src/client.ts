@@ -2,7 +2,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from './generated/prisma/client';
 
 export { PrismaClient, Prisma } from './generated/prisma/client';
-export type { Account, NonceAccount, ReleasedNonce, Transaction, OutboxEvent } from './generated/prisma/client';
+export type { Account, NonceAccount, ReleasedNonce, Transaction, TransactionAttempt, OutboxEvent } from './generated/prisma/client';
 export { AccountStatus, TransactionStatus, NonceSource } from './generated/prisma/enums';
 
 export interface PrismaClientOptions {

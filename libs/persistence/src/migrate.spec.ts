@@ -211,7 +211,16 @@ describe('the schema the migrations build matches schema.prisma (every model thr
     const read = await prisma.outboxEvent.findUniqueOrThrow({ where: { id: event.id } });
     expect(read).toMatchObject({ subject: 'hsm.v1.tx.events.31337', payload: { state: 'submitted', n: 1 }, publishedAt: null, attempts: 0 });
     await prisma.outboxEvent.update({ where: { id: event.id }, data: { publishedAt: new Date(), attempts: { increment: 1 } } });
-    expect(await prisma.outboxEvent.count({ where: { publishedAt: null } })).toBe(0);
+    expect(await prisma.outboxEvent.count({ where: { id: event.id, publishedAt: null } })).toBe(0);
+    // The trigger of migration 20261124030000_lifecycle wrote one event per ledger row created above.
+    expect(await prisma.outboxEvent.count({ where: { subject: 'hsm.v1.tx.31337.submitted' } })).toBeGreaterThan(0);
+  });
+
+  it('TransactionAttempt', async () => {
+    const hash = '0x' + '12'.repeat(32);
+    await prisma.transactionAttempt.create({ data: { transactionId: '00000000-0000-4000-8000-000000000003', hash, raw: '0x02f8', fields: { maxFeePerGas: '0x1' }, replacedBy: '0x' + '34'.repeat(32) } });
+    expect(await prisma.transactionAttempt.findUniqueOrThrow({ where: { hash } })).toMatchObject({ raw: '0x02f8', fields: { maxFeePerGas: '0x1' } });
+    await expect(prisma.transactionAttempt.create({ data: { transactionId: '00000000-0000-4000-8000-000000000003', hash, raw: '0x' } })).rejects.toThrow(/Unique constraint/i);
   });
 
   it('has exactly the tables, columns and column types of schema.prisma', async () => {
