@@ -4,11 +4,13 @@ import type { Logger } from 'pino';
 import type { ConfigOf, nonceServiceConfig } from '@hsm-signer/config';
 import { QueueGroups } from '@hsm-signer/contracts';
 import { createLogger, PinoNestLogger } from '@hsm-signer/logging';
-import { natsMicroserviceOptions } from '@hsm-signer/messaging';
-import { applyMigrations, createPrismaClient, NonceLedger, type PrismaClient } from '@hsm-signer/persistence';
+import { NatsBus, natsMicroserviceOptions } from '@hsm-signer/messaging';
+import { applyMigrations, createPrismaClient, LifecycleLedger, NonceLedger, type PrismaClient } from '@hsm-signer/persistence';
 import { ChainReader } from './node-client';
 import { NonceAllocator } from './nonce-allocator';
-import { LOGGER, NonceController, PRISMA } from './nonce.controller';
+import { LIFECYCLE, LOGGER, NonceController, PRISMA, TRACKER } from './nonce.controller';
+import { OutboxRelay } from './outbox-relay';
+import { Tracker } from './tracker';
 
 export type NonceServiceConfig = ConfigOf<(typeof nonceServiceConfig)['settings']>;
 
@@ -16,6 +18,8 @@ export interface NonceService {
   app: INestApplication;
   allocator: NonceAllocator;
   prisma: PrismaClient;
+  tracker: Tracker;
+  relay?: OutboxRelay;
   /** Base URL of the health / operator HTTP endpoint. */
   httpUrl: string;
   close(): Promise<void>;
@@ -36,7 +40,42 @@ export async function startNonceService(config: NonceServiceConfig, logger: Logg
 
   const prisma = createPrismaClient(config.databaseUrl, { poolSize: config.dbPoolSize });
   const ledger = new NonceLedger(prisma, { leaseMs: config.leaseMs });
-  const allocator = new NonceAllocator(ledger, new ChainReader(config.nodeUrl, config.nodeTimeoutMs), { maxBatch: config.maxBatch, maxFixedNonceGap: config.maxFixedNonceGap }, logger);
+  const lifecycle = new LifecycleLedger(prisma);
+  const chain = new ChainReader(config.nodeUrl, config.nodeTimeoutMs);
+  const allocator = new NonceAllocator(
+    ledger,
+    chain,
+    { maxBatch: config.maxBatch, maxFixedNonceGap: config.maxFixedNonceGap, leaseMs: config.leaseMs },
+    logger,
+    lifecycle,
+  );
+  const name = config.serviceName || `nonce-service-${process.pid}`;
+  // Client connection: signer-service / key-discovery requests (re-signing) and JetStream publishes.
+  const bus = await NatsBus.connect({ servers: config.natsUrl, name: `${name}-client`, requestTimeoutMs: config.natsRequestTimeoutMs });
+  const tracker = new Tracker(
+    lifecycle,
+    ledger,
+    chain,
+    bus,
+    {
+      owner: `${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+      intervalMs: config.trackIntervalMs,
+      accountLeaseMs: config.trackerLeaseMs,
+      maxAccounts: config.trackerMaxAccounts,
+      nonceLeaseMs: config.leaseMs,
+      confirmations: config.confirmations,
+      stuckAfterMs: config.stuckAfterMs,
+      gapFillAfterMs: config.gapFillAfterMs,
+      floorSyncMs: config.floorSyncMs,
+      bump: {
+        percent: config.feeBumpPercent,
+        multiplier: config.maxFeeMultiplier,
+        ...(config.maxFeePerGasWei ? { maxFeePerGasWei: BigInt(config.maxFeePerGasWei) } : {}),
+      },
+    },
+    logger.child({ component: 'tracker' }),
+  );
+  const relay = new OutboxRelay(bus.connection, lifecycle, { stream: config.eventsStream, intervalMs: config.outboxIntervalMs, retentionMs: config.outboxRetentionMs }, logger.child({ component: 'outbox' }));
 
   @Module({
     controllers: [NonceController],
@@ -44,11 +83,12 @@ export async function startNonceService(config: NonceServiceConfig, logger: Logg
       { provide: NonceAllocator, useValue: allocator },
       { provide: PRISMA, useValue: prisma },
       { provide: LOGGER, useValue: logger },
+      { provide: LIFECYCLE, useValue: lifecycle },
+      { provide: TRACKER, useValue: tracker },
     ],
   })
   class NonceServiceModule {}
 
-  const name = config.serviceName || `nonce-service-${process.pid}`;
   let app: INestApplication | undefined;
   try {
     app = await NestFactory.create(NonceServiceModule, { logger: new PinoNestLogger(logger), abortOnError: false });
@@ -57,8 +97,13 @@ export async function startNonceService(config: NonceServiceConfig, logger: Logg
     await app.listen(config.port, config.host);
   } catch (error) {
     await app?.close().catch(() => undefined);
+    await bus.close().catch(() => undefined);
     await prisma.$disconnect().catch(() => undefined);
     throw error;
+  }
+  if (config.trackerEnabled) {
+    tracker.start();
+    relay.start();
   }
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -68,9 +113,14 @@ export async function startNonceService(config: NonceServiceConfig, logger: Logg
     app: started,
     allocator,
     prisma,
+    tracker,
+    relay,
     httpUrl: `http://127.0.0.1:${port}`,
     close: async () => {
+      await tracker.stop();
+      await relay.stop();
       await started.close();
+      await bus.close().catch(() => undefined);
       await prisma.$disconnect();
     },
   };

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { ErrorCode, type AllocateNonceReply, type AllocateNonceRequest, type RecordOutcomeReply, type RecordOutcomeRequest } from '@hsm-signer/contracts';
 import { ServiceError } from '@hsm-signer/messaging';
-import type { AllocationSlot, ExistingSlot, NonceLedger, OutcomeResult } from '@hsm-signer/persistence';
+import type { AllocationSlot, ExistingSlot, LifecycleLedger, NonceLedger, OutcomeResult } from '@hsm-signer/persistence';
 import { KeyedBatcher } from './batcher';
 import { NodeRequestError, type ChainReader } from './node-client';
 import { decodeRawTransaction, RawTransactionError } from './raw-transaction';
@@ -9,6 +9,16 @@ import { decodeRawTransaction, RawTransactionError } from './raw-transaction';
 export interface NonceAllocatorOptions {
   maxBatch: number;
   maxFixedNonceGap: number;
+  /** The nonce lease (NONCE_LEASE_MS), told to callers and renewed by a `signed` outcome. */
+  leaseMs?: number;
+  /** How long a repeat of an in-flight request id waits for the first one's hash (default 5 s). */
+  inFlightWaitMs?: number;
+}
+
+/** Internal marker: the request id names a transaction that is allocated but not yet sent. */
+interface InFlight {
+  inFlight: true;
+  transactionId: string;
 }
 
 interface Pending {
@@ -22,7 +32,7 @@ interface Pending {
  * seen, enforces request-id idempotency, and records outcomes.
  */
 export class NonceAllocator {
-  private readonly batcher: KeyedBatcher<Pending, AllocateNonceReply>;
+  private readonly batcher: KeyedBatcher<Pending, AllocateNonceReply | InFlight>;
   /** Counters for the operator view and tests: how well concurrent requests coalesce. */
   readonly stats = { requests: 0, batches: 0 };
 
@@ -31,17 +41,53 @@ export class NonceAllocator {
     private readonly chain: ChainReader,
     private readonly options: NonceAllocatorOptions,
     private readonly logger?: Logger,
+    private readonly lifecycle?: LifecycleLedger,
   ) {
     this.batcher = new KeyedBatcher((key, items) => this.runBatch(key, items), options.maxBatch);
   }
 
-  allocate(request: AllocateNonceRequest): Promise<AllocateNonceReply> {
-    if (request.fixedNonce !== undefined) return this.allocateFixed(request, request.fixedNonce);
-    return this.batcher.submit(`${request.chainId}:${request.address}`, { requestId: request.requestId, payloadHash: request.payloadHash });
+  async allocate(request: AllocateNonceRequest, attempt = 1): Promise<AllocateNonceReply> {
+    const reply =
+      request.fixedNonce !== undefined
+        ? await this.allocateFixed(request, request.fixedNonce)
+        : await this.batcher.submit(`${request.chainId}:${request.address}`, { requestId: request.requestId, payloadHash: request.payloadHash });
+    if ('inFlight' in reply) return this.awaitInFlight(request, reply.transactionId, attempt);
+    return this.options.leaseMs ? { ...reply, leaseMs: this.options.leaseMs } : reply;
+  }
+
+  /**
+   * A repeat of a request id whose first transaction is allocated but not submitted yet: handing the
+   * same nonce out again would let two callers sign and send it (two transactions, or a collision).
+   * Wait for the first to finish instead: its hash comes back as a duplicate; if its nonce was
+   * released (rejected, abandoned, lease expired), the id is free again and this request allocates.
+   */
+  private async awaitInFlight(request: AllocateNonceRequest, transactionId: string, attempt: number): Promise<AllocateNonceReply> {
+    const deadline = Date.now() + (this.options.inFlightWaitMs ?? 5_000);
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 25));
+      const tx = await this.ledger.find(transactionId);
+      if (!tx) break;
+      if (tx.status === 'rejected' || tx.status === 'abandoned') {
+        if (attempt >= 3) break;
+        return this.allocate(request, attempt + 1);
+      }
+      if (tx.hash && tx.status !== 'allocated') return { transactionId, nonce: tx.nonce, existingHash: tx.hash };
+    }
+    throw new ServiceError(ErrorCode.NonceConflict, `request id ${request.requestId} is still being sent by an earlier call (transaction ${transactionId}); retry later`);
   }
 
   async recordOutcome(request: RecordOutcomeRequest): Promise<RecordOutcomeReply> {
     let result: OutcomeResult;
+    if (request.outcome === 'signed') {
+      if (!request.hash || !request.raw) throw new ServiceError(ErrorCode.InvalidRequest, 'a signed outcome needs the hash and the raw transaction');
+      if (!this.lifecycle) throw new ServiceError(ErrorCode.Internal, 'signed outcomes are not supported by this replica');
+      const decoded = this.decode(request.raw, request.hash);
+      const ok = await this.lifecycle.markSigned(request.transactionId, { hash: request.hash, raw: request.raw, type: decoded.type, fields: decoded.fields }, this.options.leaseMs ?? 30_000);
+      if (!ok) {
+        throw new ServiceError(ErrorCode.NonceConflict, `transaction ${request.transactionId} no longer holds its nonce (lease expired or already recorded): do not broadcast it`);
+      }
+      return { ok: 1 };
+    }
     if (request.outcome === 'submitted') {
       if (!request.hash) throw new ServiceError(ErrorCode.InvalidRequest, 'a submitted outcome needs the transaction hash');
       let decoded;
@@ -99,7 +145,19 @@ export class NonceAllocator {
     }
   }
 
-  private async runBatch(key: string, items: Pending[]): Promise<(AllocateNonceReply | Error)[]> {
+  private decode(raw: string, hash: string) {
+    let decoded;
+    try {
+      decoded = decodeRawTransaction(raw);
+    } catch (error) {
+      if (error instanceof RawTransactionError) throw new ServiceError(ErrorCode.InvalidRequest, error.message, { cause: error });
+      throw error;
+    }
+    if (decoded.hash !== hash) throw new ServiceError(ErrorCode.InvalidRequest, `hash ${hash} is not the hash of raw (${decoded.hash})`);
+    return decoded;
+  }
+
+  private async runBatch(key: string, items: Pending[]): Promise<(AllocateNonceReply | InFlight | Error)[]> {
     this.stats.batches++;
     this.stats.requests += items.length;
     const [chainPart, address] = key.split(':');
@@ -137,11 +195,13 @@ export class NonceAllocator {
       if (isRepeat && slots[slotIndex].payloadHash !== undefined && item.payloadHash !== undefined && slots[slotIndex].payloadHash !== item.payloadHash) {
         return payloadMismatch(item.requestId);
       }
+      // The first item of the slot sends it; a repeat waits for that send (never a second transaction).
+      if (isRepeat) return { inFlight: true, transactionId: slot.transactionId } satisfies InFlight;
       return { transactionId: slot.transactionId, nonce: slot.nonce };
     });
   }
 
-  private async allocateFixed(request: AllocateNonceRequest, nonce: number): Promise<AllocateNonceReply> {
+  private async allocateFixed(request: AllocateNonceRequest, nonce: number): Promise<AllocateNonceReply | InFlight> {
     const slot = { requestId: request.requestId, payloadHash: request.payloadHash };
     let result = await this.ledger.allocateFixed(request.chainId, request.address, nonce, slot, this.options.maxFixedNonceGap);
     if (result.kind === 'unknown-account') {
@@ -168,11 +228,12 @@ export class NonceAllocator {
     }
   }
 
-  private existingReply(slot: ExistingSlot, chainId: number, address: string, item: Pending): AllocateNonceReply | ServiceError {
+  private existingReply(slot: ExistingSlot, chainId: number, address: string, item: Pending): AllocateNonceReply | InFlight | ServiceError {
     if (slot.chainId !== chainId || slot.address !== address) {
       return new ServiceError(ErrorCode.NonceConflict, `request id ${item.requestId} was already used for another account or chain`);
     }
     if (slot.payloadHash !== null && item.payloadHash !== undefined && slot.payloadHash !== item.payloadHash) return payloadMismatch(item.requestId);
+    if (!slot.hash || slot.status === 'allocated') return { inFlight: true, transactionId: slot.transactionId };
     return { transactionId: slot.transactionId, nonce: slot.nonce, ...(slot.hash ? { existingHash: slot.hash } : {}) };
   }
 

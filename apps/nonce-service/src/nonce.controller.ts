@@ -1,13 +1,18 @@
-import { Controller, Get, HttpException, HttpStatus, Inject } from '@nestjs/common';
+import { Controller, Get, HttpCode, HttpException, HttpStatus, Inject, Param, Post } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import type { Logger } from 'pino';
 import { Routes, Subjects } from '@hsm-signer/contracts';
 import { handleRpc } from '@hsm-signer/messaging';
-import type { PrismaClient } from '@hsm-signer/persistence';
+import type { LifecycleLedger, PrismaClient } from '@hsm-signer/persistence';
 import { NonceAllocator } from './nonce-allocator';
+import type { Tracker } from './tracker';
 
 export const LOGGER = Symbol('LOGGER');
 export const PRISMA = Symbol('PRISMA');
+export const LIFECYCLE = Symbol('LIFECYCLE');
+export const TRACKER = Symbol('TRACKER');
+
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 
 /** NATS request handlers (queue group nonce-service) and the HTTP health endpoint. */
 @Controller()
@@ -16,6 +21,8 @@ export class NonceController {
     @Inject(NonceAllocator) private readonly allocator: NonceAllocator,
     @Inject(PRISMA) private readonly prisma: PrismaClient,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(LIFECYCLE) private readonly lifecycle: LifecycleLedger,
+    @Inject(TRACKER) private readonly tracker: Tracker,
   ) {}
 
   private readonly onUnexpected = (error: unknown) => this.logger.error({ err: error }, 'unexpected error in a nonce-service handler');
@@ -30,6 +37,39 @@ export class NonceController {
     return handleRpc(Routes.nonceRecordOutcome, payload, (request) => this.allocator.recordOutcome(request), this.onUnexpected);
   }
 
+  /** Operator view (issue 3 scope 8): the account's counter, chain floor, tracker lease, holes and last 50 transactions. */
+  @Get('accounts/:chainId/:address')
+  async account(@Param('chainId') chainId: string, @Param('address') address: string) {
+    const key = accountKey(chainId, address);
+    const view = await this.lifecycle.accountView(key.chainId, key.address, 50);
+    if (!view) throw new HttpException({ error: `no nonce account ${key.chainId}/${key.address}` }, HttpStatus.NOT_FOUND);
+    return view;
+  }
+
+  /**
+   * Operator resync: one tracker pass for the account now (chain floor, reaped leases, receipts,
+   * confirmations, re-sends, gap fill), then the resulting view. 409 when another replica holds the
+   * account's tracker lease (it does the same every round).
+   */
+  @Post('accounts/:chainId/:address/resync')
+  @HttpCode(200)
+  async resync(@Param('chainId') chainId: string, @Param('address') address: string) {
+    const key = accountKey(chainId, address);
+    const lease = await this.tracker.leaseFor(key.chainId, key.address);
+    if (!lease) {
+      const view = await this.lifecycle.accountView(key.chainId, key.address, 0);
+      if (!view) throw new HttpException({ error: `no nonce account ${key.chainId}/${key.address}` }, HttpStatus.NOT_FOUND);
+      throw new HttpException({ error: `account is tracked by ${view.tracker.owner} until ${view.tracker.leaseUntil}; it resyncs every round` }, HttpStatus.CONFLICT);
+    }
+    try {
+      await this.tracker.trackAccount(lease);
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message, ...key }, 'operator resync failed');
+      throw new HttpException({ error: `resync failed: ${(error as Error).message}` }, HttpStatus.BAD_GATEWAY);
+    }
+    return this.lifecycle.accountView(key.chainId, key.address, 50);
+  }
+
   /** 200 when Postgres answers; 503 otherwise (the NATS side is Nest's and reconnects by itself). */
   @Get('health')
   async health() {
@@ -40,4 +80,12 @@ export class NonceController {
     }
     return { ok: true, service: 'nonce-service' };
   }
+}
+
+function accountKey(chainId: string, address: string): { chainId: number; address: string } {
+  const id = Number(chainId);
+  if (!Number.isSafeInteger(id) || id < 1 || !ADDRESS.test(address)) {
+    throw new HttpException({ error: 'expected /accounts/<chainId>/<0x address>' }, HttpStatus.BAD_REQUEST);
+  }
+  return { chainId: id, address: address.toLowerCase() };
 }

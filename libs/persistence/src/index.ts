@@ -2,3 +2,4 @@ export * from './client';
 export * from './migrate';
 export * from './nonce-ledger';
 export * from './account-registry';
+export * from './lifecycle-ledger';

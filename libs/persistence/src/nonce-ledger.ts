@@ -250,15 +250,15 @@ FROM hsm_release_nonce(${transactionId}::uuid, ${outcome}::transaction_status, $
   }
 
   /** Sender, nonce and status of one ledger transaction (undefined when unknown). */
-  async find(transactionId: string): Promise<{ chainId: number; address: string; nonce: number; status: string } | undefined> {
+  async find(transactionId: string): Promise<{ chainId: number; address: string; nonce: number; status: string; hash: string | null } | undefined> {
     if (!UUID.test(transactionId)) return undefined;
     const row = await this.current(transactionId);
-    return row && { chainId: Number(row.chain_id), address: row.from_address, nonce: Number(row.nonce), status: row.status };
+    return row && { chainId: Number(row.chain_id), address: row.from_address, nonce: Number(row.nonce), status: row.status, hash: row.hash };
   }
 
   private async current(transactionId: string) {
-    const rows = await this.prisma.$queryRaw<{ status: string; chain_id: bigint; from_address: string; nonce: bigint }[]>`
-SELECT status::text AS status, chain_id, from_address, nonce FROM transactions WHERE id = ${transactionId}::uuid`;
+    const rows = await this.prisma.$queryRaw<{ status: string; chain_id: bigint; from_address: string; nonce: bigint; hash: string | null }[]>`
+SELECT status::text AS status, chain_id, from_address, nonce, hash FROM transactions WHERE id = ${transactionId}::uuid`;
     return rows[0];
   }
 

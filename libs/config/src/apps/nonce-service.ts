@@ -1,5 +1,5 @@
 import { commonSettings, databaseSetting, nodeSettings } from '../common';
-import { defineConfig, int, str } from '../setting';
+import { bool, defineConfig, int, num, optionalStr, str } from '../setting';
 
 export const nonceServiceConfig = defineConfig('nonce-service', {
   ...commonSettings,
@@ -27,4 +27,46 @@ export const nonceServiceConfig = defineConfig('nonce-service', {
     description: 'How far above the next nonce a client-fixed nonce may lie (the nonces it skips are reused first).',
   }),
   dbPoolSize: int({ env: 'NONCE_DB_POOL_SIZE', default: 10, min: 1, max: 1_000, description: 'Postgres connections per nonce-service replica.' }),
+  trackerEnabled: bool({
+    env: 'NONCE_TRACKER_ENABLED',
+    default: true,
+    description: 'Run the transaction tracker (receipts, confirmations, re-sends, fee bumps, hole reuse and gap fill) and the outbox relay to JetStream in this replica. Replicas split accounts between them by lease.',
+  }),
+  trackIntervalMs: int({ env: 'NONCE_TRACK_INTERVAL_MS', default: 1_000, min: 50, description: 'How often the tracker looks at the accounts it holds (receipts are polled in one batch per account).' }),
+  trackerLeaseMs: int({
+    env: 'NONCE_TRACKER_LEASE_MS',
+    default: 15_000,
+    min: 1_000,
+    description: 'How long a replica holds an account for tracking before another replica may take it over (renewed every round).',
+  }),
+  trackerMaxAccounts: int({ env: 'NONCE_TRACKER_MAX_ACCOUNTS', default: 500, min: 1, description: 'Most accounts one replica tracks per round.' }),
+  confirmations: int({ env: 'NONCE_CONFIRMATIONS', default: 12, min: 1, description: 'Blocks (including the one holding it) before a mined transaction counts as confirmed.' }),
+  stuckAfterMs: int({
+    env: 'NONCE_STUCK_AFTER_MS',
+    default: 60_000,
+    min: 100,
+    description: 'A submitted transaction not mined for this long is re-sent as is; still not mined after as long again, it is replaced with bumped fees.',
+  }),
+  feeBumpPercent: int({
+    env: 'NONCE_FEE_BUMP_PERCENT',
+    default: 10,
+    min: 1,
+    max: 1_000,
+    description: "Fee increase of a replacement, on both the fee cap and the tip (geth and Besu refuse replacements below 10%).",
+  }),
+  maxFeePerGasWei: optionalStr({
+    env: 'NONCE_MAX_FEE_PER_GAS_WEI',
+    description: 'Highest fee per gas (wei, decimal) a replacement may offer; unset: the original fee times NONCE_MAX_FEE_MULTIPLIER.',
+  }),
+  maxFeeMultiplier: num({ env: 'NONCE_MAX_FEE_MULTIPLIER', default: 10, min: 1, description: 'Without NONCE_MAX_FEE_PER_GAS_WEI, replacements stop at the original fee times this.' }),
+  gapFillAfterMs: int({
+    env: 'NONCE_GAP_FILL_AFTER_MS',
+    default: 30_000,
+    min: 0,
+    description: 'A released nonce that no request reused for this long, with later nonces waiting behind it, is filled with a zero-value self-transfer.',
+  }),
+  floorSyncMs: int({ env: 'NONCE_FLOOR_SYNC_MS', default: 60_000, min: 1_000, description: "How often an idle account's counter is checked against the chain's mined count (a floor)." }),
+  eventsStream: str({ env: 'NONCE_EVENTS_STREAM', default: 'HSM_TX', description: 'JetStream stream (created if absent, subjects hsm.v1.tx.>) that receives every transaction state change.' }),
+  outboxIntervalMs: int({ env: 'NONCE_OUTBOX_INTERVAL_MS', default: 250, min: 10, description: 'How often unpublished outbox events are relayed to JetStream.' }),
+  outboxRetentionMs: int({ env: 'NONCE_OUTBOX_RETENTION_MS', default: 3_600_000, min: 0, description: 'How long published outbox events stay in Postgres before they are deleted.' }),
 });

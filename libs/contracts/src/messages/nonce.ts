@@ -18,6 +18,11 @@ export const parseAllocateNonceReply = object({
   nonce: integer({ min: 0 }),
   /** Set when `requestId` matched an earlier request that was already submitted. */
   existingHash: optional(hash32()),
+  /**
+   * How long the nonce is the caller's (ms from allocation). A caller about to broadcast after more
+   * than half of it records `signed` first, which renews the lease or tells it the nonce is gone.
+   */
+  leaseMs: optional(integer({ min: 1 })),
 });
 export type AllocateNonceReply = Infer<typeof parseAllocateNonceReply>;
 
@@ -26,10 +31,12 @@ export type AllocateNonceReply = Infer<typeof parseAllocateNonceReply>;
  * - submitted: the node accepted the raw transaction (or already knew it).
  * - rejected: the node refused it for a reason that leaves the nonce unused (funds, gas, revert…).
  * - abandoned: nothing reached the node (validation, signing failed); the nonce is unused.
+ * - signed: (optional, before broadcasting) raw + hash stored and the nonce lease renewed; refused
+ *   with NonceConflict when the lease already expired (then nothing must be broadcast).
  */
 export const parseRecordOutcomeRequest = object({
   transactionId: string({ min: 1 }),
-  outcome: literal('submitted', 'rejected', 'abandoned'),
+  outcome: literal('submitted', 'rejected', 'abandoned', 'signed'),
   hash: optional(hash32()),
   raw: optional(hexData()),
   error: optional(string({ max: 2000 })),
