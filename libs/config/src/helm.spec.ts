@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { helmBinary } from '@hsm-signer/testing';
-import { allAppConfigs, loadConfig } from './index';
+import { allAppConfigs, loadConfig, type AppConfigSchema } from './index';
 
 // The Helm chart is rendered with the real helm binary and every Deployment is checked against the
 // app's config schema, the same way docker-compose.yml is (compose.spec.ts).
@@ -37,7 +37,7 @@ describe('Helm chart deploy/helm/hsm-signer', () => {
     expect(() => execFileSync(helmBinary(), ['lint', chart, ...required], { encoding: 'utf8' })).not.toThrow();
   });
 
-  it.each(allAppConfigs.map((s) => [s.app, s] as const))('%s: one Deployment whose environment passes the app config schema', (app, schema) => {
+  it.each(allAppConfigs.map((s) => [s.app, s as AppConfigSchema] as [string, AppConfigSchema]))('%s: one Deployment whose environment passes the app config schema', (app, schema) => {
     const deployment = manifests.find((m) => m.kind === 'Deployment' && m.metadata.labels?.['app.kubernetes.io/name'] === app);
     expect(deployment).toBeDefined();
     const container = deployment!.spec.template!.spec.containers[0];
