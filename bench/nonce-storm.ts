@@ -24,6 +24,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { getAddress, keccak256, toBeHex, Wallet } from 'ethers';
 import { Client } from 'pg';
+import { Routes } from '@hsm-signer/contracts';
+import { NatsBus } from '@hsm-signer/messaging';
 import { ANVIL_DEV_ADDRESS, startStack, type Stack } from '@hsm-signer/testing';
 
 // ---------------------------------------------------------------------------------------------
@@ -636,6 +638,53 @@ async function main(): Promise<void> {
         const lat = r.samples.filter((s) => s.ok).map((s) => s.ms).sort((a, b) => a - b);
         c1[name] = { p50: percentile(lat, 50), ok: lat.length, failed: r.samples.length - lat.length, errors: topErrors(r.samples) };
       }
+      // Latency floors of the pieces, same moment, same load: where the hsm-signer p50 goes.
+      const facts = [
+        { method: 'eth_estimateGas', params: [{ from: hsm[1], to: SINK, value: '0x1' }] },
+        { method: 'eth_getBlockByNumber', params: ['latest', false] },
+        { method: 'eth_maxPriorityFeePerGas', params: [] },
+      ];
+      const probes: Array<[string, () => Promise<unknown>]> = [
+        ['anvil eth_blockNumber (direct)', () => rpc(node, 'eth_blockNumber')],
+        ['anvil facts batch: estimateGas + block + priority fee (direct)', () => rpcBatch(node, facts)],
+        ['rpc-gateway eth_accounts (answered locally)', () => rpc(gateways[0], 'eth_accounts')],
+        ['rpc-gateway eth_blockNumber (proxied to anvil)', () => rpc(gateways[0], 'eth_blockNumber')],
+      ];
+      for (const [name, call] of probes) {
+        const r = await drive(o.c1, 1, 60_000, () => ({ account: '', run: async () => (await call(), '') }));
+        const lat = r.samples.filter((x) => x.ok).map((x) => x.ms).sort((a, b) => a - b);
+        c1[`probe: ${name}`] = { p50: percentile(lat, 50), ok: lat.length, failed: r.samples.length - lat.length, errors: topErrors(r.samples) };
+      }
+      // The gateway's NATS hops one by one, from this process: allocate → sign → record (abandoned, so
+      // the nonce goes back and nothing reaches the chain).
+      const bus = await NatsBus.connect({ servers: stack.natsUrl, name: 'nonce-storm' });
+      try {
+        const from = hsm[2].toLowerCase();
+        const resolved = await bus.request(Routes.accountsResolve, { address: from });
+        if (!resolved.account) throw new Error(`key-discovery does not know ${from}`);
+        const key = { backendId: resolved.account.backendId, keyId: resolved.account.keyId };
+        const hops: Record<string, number[]> = { 'key-discovery accounts.resolve': [], 'nonce-service allocate': [], 'signer-service sign': [], 'nonce-service record (abandoned)': [] };
+        const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+          const t = process.hrtime.bigint();
+          const out = await fn();
+          hops[name].push(Number(process.hrtime.bigint() - t) / 1e6);
+          return out;
+        };
+        const hopDeadline = Date.now() + 60_000;
+        for (let i = 0; i < o.c1 && Date.now() < hopDeadline; i++) {
+          await timed('key-discovery accounts.resolve', () => bus.request(Routes.accountsResolve, { address: from }));
+          const a = await timed('nonce-service allocate', () => bus.request(Routes.nonceAllocate, { chainId, address: from }));
+          const tx = { type: 2 as const, chainId, nonce: a.nonce, to: SINK.toLowerCase(), value: '0x1', data: '0x', gasLimit: '0x5208', maxFeePerGas: '0xba43b7400', maxPriorityFeePerGas: '0x3b9aca00' };
+          await timed('signer-service sign', () => bus.request(Routes.signerSignTransaction, { from, key, tx }));
+          await timed('nonce-service record (abandoned)', () => bus.request(Routes.nonceRecordOutcome, { transactionId: a.transactionId, outcome: 'abandoned', error: 'nonce-storm hop probe' }));
+        }
+        for (const [name, lat] of Object.entries(hops)) {
+          lat.sort((x, y) => x - y);
+          c1[`probe: NATS → ${name}`] = { p50: percentile(lat, 50), ok: lat.length, failed: 0, errors: [] };
+        }
+      } finally {
+        await bus.close();
+      }
     }
   } finally {
     await meter.close();
@@ -710,6 +759,7 @@ function printReport(
       `concurrency 1 (${o.c1} tx each): node signing p50 ${ms(c1['node signing'].p50)} ms (${c1['node signing'].failed} failed), hsm-signer p50 ${ms(c1['hsm-signer'].p50)} ms (${c1['hsm-signer'].failed} failed): ` +
         `+${ms(d)} ms; target within 5 ms → ${d <= 5 ? 'MET' : 'MISSED'}`,
     );
+    for (const [name, v] of Object.entries(c1)) if (name.startsWith('probe: ')) out.push(`  ${name.slice(7)}: p50 ${ms(v.p50)} ms${v.failed ? ` (${v.failed} failed)` : ''}`);
     for (const [name, v] of Object.entries(c1)) if (v.errors.length) out.push(`  ${name} errors: ${v.errors.map((e) => `${e.count}× "${e.example}"`).join('; ')}`);
   }
   // CPU per transaction (µs of CPU per successful tx), per process, from /proc utime+stime over the leg until all mined.
