@@ -188,17 +188,21 @@ describe('nonce-service (2 replicas, real Postgres, anvil and nats-server)', () 
   it('is idempotent per request id, also under concurrency, and refuses another payload under it', async () => {
     const address = random();
     const payloadHash = keccak256(toUtf8Bytes('payload-1'));
-    const replies = await Promise.all(Array.from({ length: 10 }, () => allocate(address, { requestId: 'req-idem-1', payloadHash })));
-    expect(new Set(replies.map((r) => `${r.transactionId}/${r.nonce}`)).size).toBe(1);
-    const first = replies[0];
+    // Ten at once: one gets the nonce; the other nine wait for its send and get its hash (never the
+    // same nonce to sign again, which would be a second transaction or a collision).
+    const replies = Array.from({ length: 10 }, () => allocate(address, { requestId: 'req-idem-1', payloadHash }));
+    const first = await Promise.race(replies);
     expect(first.existingHash).toBeUndefined();
     expect((await allocate(address)).nonce).toBe(first.nonce + 1);
 
     const { raw, hash } = await signedAt(DEV[2].key, first.nonce);
     await record(first.transactionId, 'submitted', { hash, raw });
     await record(first.transactionId, 'submitted', { hash, raw }); // repeated report: no-op
+    const all = await Promise.all(replies);
+    expect(all.filter((r) => r.existingHash === hash)).toHaveLength(9);
+    expect(new Set(all.map((r) => `${r.transactionId}/${r.nonce}`)).size).toBe(1);
     const again = await allocate(address, { requestId: 'req-idem-1', payloadHash });
-    expect(again).toEqual({ transactionId: first.transactionId, nonce: first.nonce, existingHash: hash });
+    expect(again).toEqual({ transactionId: first.transactionId, nonce: first.nonce, existingHash: hash, leaseMs: 30_000 });
     expect(await codeOf(allocate(address, { requestId: 'req-idem-1', payloadHash: keccak256(toUtf8Bytes('other')) }))).toBe(ErrorCode.NonceConflict);
     expect(await codeOf(allocate(random(), { requestId: 'req-idem-1' }))).toBe(ErrorCode.NonceConflict);
 

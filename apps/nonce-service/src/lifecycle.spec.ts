@@ -1,0 +1,310 @@
+import { JSONCodec, type NatsConnection, type Subscription } from 'nats';
+import { Wallet, keccak256, parseEther, toBeHex, type TransactionLike } from 'ethers';
+import { Client } from 'pg';
+import { loadConfig, nonceServiceConfig } from '@hsm-signer/config';
+import { ErrorCode, Routes, Subjects, type SignTransactionRequest, type UnsignedTransaction } from '@hsm-signer/contracts';
+import { createLogger } from '@hsm-signer/logging';
+import { NatsBus, RemoteServiceError } from '@hsm-signer/messaging';
+import { createTestDatabase, startAnvil, startNatsServer, waitFor, type AnvilNode, type NatsServer, type TestDatabase } from '@hsm-signer/testing';
+import { startNonceService, type NonceService } from './app';
+
+// Real Postgres, anvil and nats-server (JetStream on). Tracker timings shrunk to test scale.
+jest.setTimeout(120_000);
+
+const codec = JSONCodec<unknown>();
+const GWEI = 1_000_000_000n;
+
+/**
+ * FIXTURE standing in for key-discovery + signer-service on NATS (nonce-service-level tests only):
+ * answers accounts.resolve and signer.sign-transaction in Nest's reply envelope, signing with an
+ * ethers Wallet whose address is funded on anvil. The real signer-service path is covered by the
+ * e2e tests.
+ */
+function startSignerFixture(connection: NatsConnection, wallets: Map<string, Wallet>): Subscription[] {
+  const reply = (msg: { data: Uint8Array; respond(data: Uint8Array): boolean }, fn: (data: unknown) => Promise<unknown>) => {
+    const envelope = codec.decode(msg.data) as { id: string; data: unknown };
+    fn(envelope.data).then(
+      (response) => msg.respond(codec.encode({ id: envelope.id, response, isDisposed: true })),
+      (error) => msg.respond(codec.encode({ id: envelope.id, err: { code: ErrorCode.SigningFailed, message: String(error) }, isDisposed: true })),
+    );
+  };
+  return [
+    connection.subscribe(Subjects.accountsResolve, {
+      callback: (_e, msg) =>
+        reply(msg, async (data) => {
+          const address = (data as { address: string }).address.toLowerCase();
+          return { account: wallets.has(address) ? { address, backendId: 'fixture', keyId: address, status: 'active' } : null };
+        }),
+    }),
+    connection.subscribe(Subjects.signerSignTransaction, {
+      callback: (_e, msg) =>
+        reply(msg, async (data) => {
+          const request = data as SignTransactionRequest;
+          const wallet = wallets.get(request.key.keyId);
+          if (!wallet) throw new Error('unknown key');
+          const raw = await wallet.signTransaction(toEthers(request.tx));
+          return { raw, hash: keccak256(raw) };
+        }),
+    }),
+  ];
+}
+
+function toEthers(tx: UnsignedTransaction): TransactionLike {
+  return {
+    type: tx.type,
+    chainId: tx.chainId,
+    nonce: tx.nonce,
+    to: tx.to,
+    value: BigInt(tx.value),
+    data: tx.data,
+    gasLimit: BigInt(tx.gasLimit),
+    ...(tx.gasPrice ? { gasPrice: BigInt(tx.gasPrice) } : {}),
+    ...(tx.maxFeePerGas ? { maxFeePerGas: BigInt(tx.maxFeePerGas), maxPriorityFeePerGas: BigInt(tx.maxPriorityFeePerGas!) } : {}),
+  };
+}
+
+describe('nonce-service transaction lifecycle (tracker, outbox, operator view; real Postgres, anvil, JetStream)', () => {
+  let db: TestDatabase;
+  let anvil: AnvilNode;
+  let nats: NatsServer;
+  let service: NonceService;
+  let bus: NatsBus;
+  let pg: Client;
+  let chainId: number;
+  let fixture: Subscription[] = [];
+  const wallets = new Map<string, Wallet>();
+
+  const newWallet = async () => {
+    const wallet = Wallet.createRandom() as unknown as Wallet;
+    const address = wallet.address.toLowerCase();
+    wallets.set(address, wallet);
+    await anvil.rpc('anvil_setBalance', [address, toBeHex(parseEther('100'))]);
+    return { wallet, address };
+  };
+  const allocate = (address: string, extra: { requestId?: string; fixedNonce?: number } = {}) => bus.request(Routes.nonceAllocate, { chainId, address, ...extra });
+  /** What a gateway does after allocation: sign, broadcast, record. */
+  const sendAt = async (wallet: Wallet, allocation: { transactionId: string; nonce: number }, fees = { maxFeePerGas: 5n * GWEI, maxPriorityFeePerGas: GWEI }) => {
+    const raw = await wallet.signTransaction({ type: 2, chainId, nonce: allocation.nonce, to: '0x' + '11'.repeat(20), value: 1n, gasLimit: 21_000n, ...fees });
+    const hash = keccak256(raw);
+    await anvil.rpc('eth_sendRawTransaction', [raw]);
+    await bus.request(Routes.nonceRecordOutcome, { transactionId: allocation.transactionId, outcome: 'submitted', hash, raw });
+    return { raw, hash };
+  };
+  const row = async (id: string) => (await pg.query(`SELECT status::text, hash, attempts, resends, kind, nonce::int, block_number::int, confirmations, error FROM transactions WHERE id = $1`, [id])).rows[0];
+  const waitStatus = (id: string, statuses: string[], timeoutMs = 30_000) =>
+    waitFor(`transaction ${id} in ${statuses.join('/')}`, async () => statuses.includes((await row(id))?.status), timeoutMs, 50);
+  const minedCount = async (address: string) => Number(BigInt(await anvil.rpc<string>('eth_getTransactionCount', [address, 'latest'])));
+  /** Every JetStream event of one ledger transaction, in stream order. */
+  const streamEvents = async (transactionId: string) => {
+    const jsm = await bus.connection.jetstreamManager();
+    const info = await jsm.streams.info('HSM_TX');
+    const out: { subject: string; status: string; hash: string | null; id: string }[] = [];
+    for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+      const m = await jsm.streams.getMessage('HSM_TX', { seq }).catch(() => undefined);
+      if (!m) continue;
+      const e = codec.decode(m.data) as { transactionId: string; status: string; hash: string | null; id: string };
+      if (e.transactionId === transactionId) out.push({ subject: m.subject, status: e.status, hash: e.hash, id: e.id });
+    }
+    return out;
+  };
+
+  beforeAll(async () => {
+    [db, anvil, nats] = await Promise.all([createTestDatabase(), startAnvil(), startNatsServer({ jetstream: true })]);
+    chainId = anvil.chainId;
+    const config = loadConfig(nonceServiceConfig, {
+      DATABASE_URL: db.url,
+      NATS_URL: nats.url,
+      ETH_NODE_URL: anvil.url,
+      NONCE_HTTP_HOST: '127.0.0.1',
+      NONCE_HTTP_PORT: '0',
+      NONCE_LEASE_MS: '1000',
+      NONCE_TRACK_INTERVAL_MS: '100',
+      NONCE_STUCK_AFTER_MS: '1000',
+      NONCE_GAP_FILL_AFTER_MS: '2500',
+      NONCE_CONFIRMATIONS: '3',
+      NONCE_MAX_FEE_PER_GAS_WEI: String(2_000n * GWEI),
+      NONCE_OUTBOX_INTERVAL_MS: '50',
+    });
+    bus = await NatsBus.connect({ servers: nats.url, name: 'lifecycle-spec', requestTimeoutMs: 15_000 });
+    fixture = startSignerFixture(bus.connection, wallets);
+    service = await startNonceService({ ...config, serviceName: 'nonce-lifecycle' }, createLogger('nonce-lifecycle-test', 'error'));
+    pg = new Client({ connectionString: db.url });
+    await pg.connect();
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const s of fixture) s.unsubscribe();
+    await service?.close();
+    await bus?.close();
+    await pg?.end();
+    await nats?.stop();
+    await anvil?.stop();
+    await db?.drop();
+  });
+
+  afterEach(async () => {
+    await anvil.rpc('evm_setAutomine', [true]);
+    // Back to a cheap base fee for the next test (the replacement test raises it).
+    await anvil.rpc('anvil_setNextBlockBaseFeePerGas', [toBeHex(GWEI)]);
+    await anvil.rpc('anvil_mine', [1]);
+    // No two live transactions at one nonce, ever.
+    const { rows } = await pg.query(
+      `SELECT chain_id, from_address, nonce FROM transactions WHERE live_nonce IS NOT NULL GROUP BY 1,2,3 HAVING count(*) > 1`,
+    );
+    expect(rows).toEqual([]);
+  });
+
+  it('follows a receipt to mined, then confirmed after NONCE_CONFIRMATIONS blocks, and publishes each state to JetStream once', async () => {
+    const { wallet, address } = await newWallet();
+    const a = await allocate(address);
+    expect(a.leaseMs).toBe(1000);
+    const { hash } = await sendAt(wallet, a);
+    await waitStatus(a.transactionId, ['mined']);
+    expect(await row(a.transactionId)).toMatchObject({ hash, confirmations: 1 });
+    await anvil.rpc('anvil_mine', [2]);
+    await waitStatus(a.transactionId, ['confirmed']);
+    expect(await row(a.transactionId)).toMatchObject({ confirmations: 3 });
+
+    await waitFor('events relayed', async () => (await streamEvents(a.transactionId)).some((e) => e.status === 'confirmed'), 10_000, 50);
+    const events = await streamEvents(a.transactionId);
+    expect(events.map((e) => e.status)).toEqual(['allocated', 'submitted', 'mined', 'confirmed']);
+    expect(events[1]).toMatchObject({ subject: `hsm.v1.tx.${chainId}.submitted`, hash });
+    // Nats-Msg-Id dedupe: publishing an already relayed event again is stored once.
+    const js = bus.connection.jetstream();
+    const again = await js.publish(events[0].subject, codec.encode({}), { msgID: events[0].id });
+    expect(again.duplicate).toBe(true);
+    expect((await pg.query(`SELECT count(*)::int AS n FROM outbox_events WHERE transaction_id = $1 AND published_at IS NULL`, [a.transactionId])).rows[0].n).toBe(0);
+  });
+
+  it('re-sends the same bytes of a transaction the node dropped, and it is mined', async () => {
+    const { wallet, address } = await newWallet();
+    await anvil.rpc('evm_setAutomine', [false]);
+    const a = await allocate(address);
+    const { hash } = await sendAt(wallet, a);
+    await anvil.rpc('anvil_dropTransaction', [hash]);
+    expect(await anvil.rpc('eth_getTransactionByHash', [hash])).toBeNull();
+    await waitFor('the dropped transaction re-sent', async () => (await anvil.rpc('eth_getTransactionByHash', [hash])) !== null, 20_000, 50);
+    await anvil.rpc('anvil_mine', [1]);
+    await waitStatus(a.transactionId, ['mined', 'confirmed']);
+    expect(await row(a.transactionId)).toMatchObject({ hash, resends: 1, attempts: 1 });
+    expect(await minedCount(address)).toBe(a.nonce + 1);
+  });
+
+  it('replaces a transaction priced below the base fee with bumped fees; the ledger keeps the old hash', async () => {
+    const { wallet, address } = await newWallet();
+    await anvil.rpc('evm_setAutomine', [false]);
+    const a = await allocate(address);
+    const { hash: oldHash } = await sendAt(wallet, a, { maxFeePerGas: 3n * GWEI, maxPriorityFeePerGas: GWEI });
+    // The next block's base fee is far above the transaction's fee cap: it cannot be included.
+    await anvil.rpc('anvil_setNextBlockBaseFeePerGas', [toBeHex(100n * GWEI)]);
+    await anvil.rpc('anvil_mine', [1]);
+    expect(await minedCount(address)).toBe(0);
+    await anvil.rpc('evm_setAutomine', [true]);
+    // Re-sent first (same bytes, still too cheap), then replaced; automine includes the replacement.
+    await waitStatus(a.transactionId, ['mined', 'confirmed'], 40_000);
+    const r = await row(a.transactionId);
+    expect(r.hash).not.toBe(oldHash);
+    expect(r.attempts).toBeGreaterThanOrEqual(2);
+    const attempts = (await pg.query(`SELECT hash, replaced_by, fields FROM transaction_attempts WHERE transaction_id = $1 ORDER BY created_at`, [a.transactionId])).rows;
+    expect(attempts[0]).toMatchObject({ hash: oldHash });
+    expect(attempts[0].replaced_by).toMatch(/^0x[0-9a-f]{64}$/);
+    const mined = (await anvil.rpc<{ maxFeePerGas: string; maxPriorityFeePerGas: string }>('eth_getTransactionByHash', [r.hash]))!;
+    expect(BigInt(mined.maxFeePerGas)).toBeGreaterThanOrEqual((3n * GWEI * 110n) / 100n);
+    expect(BigInt(mined.maxPriorityFeePerGas)).toBeGreaterThanOrEqual((GWEI * 110n) / 100n);
+    expect(await minedCount(address)).toBe(1);
+    // The replacement is visible as an event with the previous hash.
+    await waitFor('replacement event', async () => (await streamEvents(a.transactionId)).some((e) => e.hash === r.hash), 10_000, 50);
+  });
+
+  it('releases a nonce whose lease expired while a later nonce waits, and the next request reuses it', async () => {
+    const { wallet, address } = await newWallet();
+    const hole = await allocate(address); // the "gateway" dies holding this one
+    const later = await allocate(address);
+    await sendAt(wallet, later); // queued by the node behind the hole
+    await waitStatus(hole.transactionId, ['abandoned'], 10_000);
+    const reuse = await allocate(address);
+    expect(reuse.nonce).toBe(hole.nonce);
+    await sendAt(wallet, reuse);
+    await waitStatus(later.transactionId, ['mined', 'confirmed']);
+    expect(await minedCount(address)).toBe(2);
+    expect((await row(reuse.transactionId)).kind).toBe('user');
+  });
+
+  it('fills a hole nobody reuses with a zero-value self-transfer, so the later nonces are mined', async () => {
+    const { wallet, address } = await newWallet();
+    const hole = await allocate(address);
+    const later = [await allocate(address), await allocate(address)];
+    for (const l of later) await sendAt(wallet, l);
+    await waitStatus(hole.transactionId, ['abandoned'], 10_000);
+    for (const l of later) await waitStatus(l.transactionId, ['mined', 'confirmed'], 20_000);
+    const filler = (await pg.query(`SELECT id, hash, status::text FROM transactions WHERE from_address = $1 AND kind = 'gap-fill'`, [address])).rows;
+    expect(filler).toHaveLength(1);
+    const tx = await anvil.rpc<{ from: string; to: string; value: string; nonce: string }>('eth_getTransactionByHash', [filler[0].hash]);
+    expect(tx).toMatchObject({ from: address, to: address, value: '0x0', nonce: '0x' + hole.nonce.toString(16) });
+    expect(await minedCount(address)).toBe(3);
+  });
+
+  it('moves a mined transaction back to submitted when a reorg removes it, re-sends it, and it is mined again', async () => {
+    const { wallet, address } = await newWallet();
+    const snapshot = await anvil.rpc<string>('evm_snapshot', []);
+    const a = await allocate(address);
+    const { hash } = await sendAt(wallet, a);
+    await waitStatus(a.transactionId, ['mined']);
+    const before = await row(a.transactionId);
+    await anvil.rpc('evm_revert', [snapshot]);
+    await anvil.rpc('anvil_setBalance', [address, toBeHex(parseEther('100'))]);
+    await waitFor('re-mined after the reorg', async () => (await streamEvents(a.transactionId)).filter((e) => e.status === 'mined').length >= 2, 20_000, 50);
+    const statuses = (await streamEvents(a.transactionId)).map((e) => e.status);
+    expect(statuses.slice(0, 5)).toEqual(['allocated', 'submitted', 'mined', 'submitted', 'mined']);
+    const after = await row(a.transactionId);
+    expect(after.hash).toBe(hash);
+    expect(['mined', 'confirmed']).toContain(after.status);
+    expect(before.block_number).toBeGreaterThan(0);
+  });
+
+  it('makes a repeat of an in-flight request id wait for the first send, never a second transaction', async () => {
+    const { wallet, address } = await newWallet();
+    const first = await allocate(address, { requestId: 'inflight-1' });
+    const repeat = allocate(address, { requestId: 'inflight-1' });
+    await new Promise((r) => setTimeout(r, 100));
+    const { hash } = await sendAt(wallet, first);
+    expect(await repeat).toMatchObject({ transactionId: first.transactionId, nonce: first.nonce, existingHash: hash });
+  });
+
+  it('refuses a signed outcome once the nonce lease expired (nothing may be broadcast then)', async () => {
+    const { wallet, address } = await newWallet();
+    const a = await allocate(address);
+    const raw = await wallet.signTransaction({ type: 2, chainId, nonce: a.nonce, to: address, value: 0n, gasLimit: 21_000n, maxFeePerGas: 5n * GWEI, maxPriorityFeePerGas: GWEI });
+    await bus.request(Routes.nonceRecordOutcome, { transactionId: a.transactionId, outcome: 'signed', hash: keccak256(raw), raw });
+    expect(await row(a.transactionId)).toMatchObject({ status: 'signed', hash: keccak256(raw) });
+    const b = await allocate(address);
+    await waitStatus(b.transactionId, ['abandoned'], 10_000);
+    const late = await bus
+      .request(Routes.nonceRecordOutcome, { transactionId: b.transactionId, outcome: 'signed', hash: keccak256(raw), raw })
+      .then(() => 'accepted', (e) => (e instanceof RemoteServiceError ? e.code : String(e)));
+    expect(late).toBe(ErrorCode.NonceConflict);
+    // The signed-but-unreported one is broadcast by the tracker once its lease ends, and mined.
+    await waitStatus(a.transactionId, ['mined', 'confirmed'], 20_000);
+  });
+
+  it('shows an account and its recent transactions, and resyncs it with the chain on request', async () => {
+    const { wallet, address } = await newWallet();
+    const a = await allocate(address);
+    await sendAt(wallet, a);
+    // The key is used outside the system: the chain runs ahead of the ledger.
+    for (let n = 1; n <= 2; n++) {
+      const raw = await wallet.signTransaction({ type: 2, chainId, nonce: n, to: address, value: 0n, gasLimit: 21_000n, maxFeePerGas: 5n * GWEI, maxPriorityFeePerGas: GWEI });
+      await anvil.rpc('eth_sendRawTransaction', [raw]);
+    }
+    const resync = await fetch(`${service.httpUrl}/accounts/${chainId}/${address}/resync`, { method: 'POST' });
+    expect(resync.status).toBe(200);
+    expect(await resync.json()).toMatchObject({ address, chainId, nextNonce: 3, chainNonce: 3 });
+    const view = await fetch(`${service.httpUrl}/accounts/${chainId}/${address.toUpperCase().replace('0X', '0x')}`);
+    expect(view.status).toBe(200);
+    const body = (await view.json()) as { transactions: { transactionId: string; nonce: number; status: string }[] };
+    expect(body.transactions).toEqual([expect.objectContaining({ transactionId: a.transactionId, nonce: 0 })]);
+    expect((await allocate(address)).nonce).toBe(3);
+    expect((await fetch(`${service.httpUrl}/accounts/${chainId}/0x${'ab'.repeat(20)}`)).status).toBe(404);
+    expect((await fetch(`${service.httpUrl}/accounts/x/${address}`)).status).toBe(400);
+  });
+});
