@@ -32,6 +32,9 @@ import { ensureEnv, EnvError } from './ensure-env.mjs';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const APPS = ['rpc-gateway', 'rest-gateway', 'nonce-service', 'key-discovery', 'signer-service'];
 const say = (line) => console.log(`start: ${line}`);
+// A closed terminal or pipe must not kill this process before the stack has stopped.
+process.stdout.on('error', () => undefined);
+process.stderr.on('error', () => undefined);
 
 let interrupted = false;
 const early = () => {

@@ -150,12 +150,30 @@ export function formatBanner(b: BannerInput): string {
 /** The `npm start` process: start, print the banner, stop cleanly on SIGINT / SIGTERM (twice = kill now). */
 export async function runDevStack(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const t0 = Date.now();
-  const log = (line: string) => process.stdout.write(`start: ${line} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+  // The terminal (or a `| tee`) may be gone before the stack is: a broken stdout must not stop the shutdown.
+  process.stdout.on('error', () => undefined);
+  process.stderr.on('error', () => undefined);
+  const log = (line: string) => {
+    try {
+      process.stdout.write(`start: ${line} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+    } catch {
+      // see above
+    }
+  };
   const settings = devStackSettingsFromEnv(env);
   let stack: Stack | undefined;
   let stopping = false;
+  let firstSignalAt = 0;
   const abort = new AbortController();
+  // Last resort when this process dies another way (an exception): no service or anvil outlives it.
+  process.on('exit', () => {
+    for (const list of Object.values(stack?.services ?? {})) for (const s of list) if (s.running) s.process.kill('SIGTERM');
+    stack?.anvil.process.kill('SIGTERM');
+  });
   const onSignal = (signal: NodeJS.Signals) => {
+    // One Ctrl-C can arrive more than once (from the terminal and forwarded by npm / start.mjs): only a
+    // second signal a moment later means "kill now".
+    if (stopping && Date.now() - firstSignalAt < 1_000) return;
     if (stopping) {
       log(`${signal} again: killing every process now`);
       for (const list of Object.values(stack?.services ?? {})) for (const s of list) s.process.kill('SIGKILL');
@@ -163,6 +181,7 @@ export async function runDevStack(env: NodeJS.ProcessEnv = process.env): Promise
       process.exit(130);
     }
     stopping = true;
+    firstSignalAt = Date.now();
     if (!stack) {
       log(`${signal}: aborting start-up…`);
       abort.abort();
