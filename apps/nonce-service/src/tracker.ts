@@ -152,7 +152,7 @@ export class Tracker {
       if (tx.status === 'signed') {
         // Signed and stored, but its sender's lease ran out: it may or may not have been sent. The
         // same bytes are safe to send again (issue 3 scope 4 "maybe sent").
-        if (tx.leaseExpired) await this.send(lease, tx, tx.raw!, tx.hash!, false);
+        if (tx.leaseExpired && tx.raw && tx.hash) await this.send(lease, tx, tx.raw, tx.hash, false);
         continue;
       }
       if (tx.sinceSentMs >= this.options.stuckAfterMs) await this.unstick(lease, tx);
@@ -205,20 +205,22 @@ export class Tracker {
   }
 
   private async followMined(lease: AccountLease, tx: OpenTransaction, receipts: Map<string, RawReceipt | null | undefined>, head: number): Promise<void> {
-    const receipt = receipts.get(tx.hash!);
+    const { hash, raw, blockHash } = tx;
+    if (!hash || !raw || !blockHash) return; // a mined row always has them (markMined)
+    const receipt = receipts.get(hash);
     if (receipt === undefined) return; // lookup failed: ask next round
-    if (receipt === null || receipt.blockHash.toLowerCase() !== tx.blockHash?.toLowerCase()) {
+    if (receipt === null || receipt.blockHash.toLowerCase() !== blockHash.toLowerCase()) {
       // Reorganised out (research §7.4 confirmer step 3): back to submitted, same bytes re-sent.
-      if (await this.lifecycle.markReorged(lease, tx.id, tx.blockHash!)) {
+      if (await this.lifecycle.markReorged(lease, tx.id, blockHash)) {
         this.stats.reorged++;
-        this.logger.warn({ address: lease.address, nonce: tx.nonce, hash: tx.hash, block: tx.blockNumber }, 'transaction reorganised out of its block: back to submitted');
-        if (receipt === null) await this.send(lease, { ...tx, status: 'submitted' }, tx.raw!, tx.hash!, true);
+        this.logger.warn({ address: lease.address, nonce: tx.nonce, hash, block: tx.blockNumber }, 'transaction reorganised out of its block: back to submitted');
+        if (receipt === null) await this.send(lease, { ...tx, status: 'submitted' }, raw, hash, true);
       }
       return;
     }
     const confirmations = Math.max(0, head - Number(BigInt(receipt.blockNumber)) + 1);
     const confirmed = confirmations >= this.options.confirmations;
-    if ((await this.lifecycle.updateConfirmations(lease, tx.id, tx.blockHash!, confirmations, confirmed)) && confirmed) this.stats.confirmed++;
+    if ((await this.lifecycle.updateConfirmations(lease, tx.id, blockHash, confirmations, confirmed)) && confirmed) this.stats.confirmed++;
   }
 
   /**
