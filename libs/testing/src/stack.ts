@@ -1,7 +1,6 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { allAppConfigs } from '@hsm-signer/config';
 import { getAddress, JsonRpcProvider, parseEther, Wallet } from 'ethers';
 import { Client } from 'pg';
 import { ANVIL_DEV_KEY, startAnvil, type AnvilNode } from './anvil';
@@ -110,11 +109,24 @@ export class StackStartError extends Error {
 const START_GROUPS: AppName[][] = [['signer-service', 'nonce-service', 'key-discovery'], ['rpc-gateway', 'rest-gateway']];
 const STOP_ORDER: AppName[] = ['rest-gateway', 'rpc-gateway', 'key-discovery', 'nonce-service', 'signer-service'];
 
-/** Only the variables an app's config schema declares (plus `extra`), so e.g. the PIN reaches signer-service alone. */
+/**
+ * The stack-wide settings each app reads (libs/config/src/apps/<app>.ts). A static list, not the schemas
+ * themselves: libs/config's specs use this library, and an import back would make a project cycle.
+ * An app's own tuning (NONCE_*, PKCS11_SESSIONS, …) goes through `env` / `appEnv`, which are not filtered.
+ */
+const COMMON_VARS = ['NATS_URL', 'NATS_REQUEST_TIMEOUT_MS', 'LOG_LEVEL'];
+const NODE_VARS = ['ETH_NODE_URL', 'ETH_NODE_TIMEOUT_MS'];
+export const STACK_VARS: Record<AppName, readonly string[]> = {
+  'signer-service': [...COMMON_VARS, 'PKCS11_MODULE', 'PKCS11_TOKEN_LABEL', 'PKCS11_PIN', 'PKCS11_KEY_LABEL_PREFIX'],
+  'nonce-service': [...COMMON_VARS, 'DATABASE_URL', ...NODE_VARS],
+  'key-discovery': [...COMMON_VARS, 'DATABASE_URL', 'DISCOVERY_POLL_INTERVAL_MS'],
+  'rpc-gateway': [...COMMON_VARS, ...NODE_VARS, 'CHAIN_ID'],
+  'rest-gateway': [...COMMON_VARS, ...NODE_VARS, 'DATABASE_URL'],
+};
+
+/** Only the stack variables `app` reads (plus `extra`), so e.g. the PIN reaches signer-service alone. */
 export function envForApp(app: AppName, bag: Record<string, string | undefined>, extra: Record<string, string> = {}): Record<string, string> {
-  const schema = allAppConfigs.find((s) => s.app === app);
-  if (!schema) throw new Error(`no config schema for ${app}`);
-  const known = new Set(Object.values(schema.settings).flatMap((s) => [s.env, `${s.env}_FILE`]));
+  const known = new Set(STACK_VARS[app]);
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(bag)) if (v !== undefined && known.has(k)) out[k] = v;
   return { ...out, ...extra };
