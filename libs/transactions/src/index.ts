@@ -3,3 +3,4 @@ export * from './account-directory';
 export * from './service-errors';
 export * from './transaction-sender';
 export * from './logger';
+export * from './payload-hash';

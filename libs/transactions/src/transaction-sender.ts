@@ -1,4 +1,4 @@
-import { Routes, type RecordOutcomeRequest, type UnsignedTransaction } from '@hsm-signer/contracts';
+import { ErrorCode, Routes, type Account, type AllocateNonceReply, type RecordOutcomeRequest, type UnsignedTransaction } from '@hsm-signer/contracts';
 import {
   completeTransaction,
   DownstreamUnavailableError,
@@ -8,6 +8,7 @@ import {
   JsonRpcError,
   JsonRpcErrorCode,
   NodeError,
+  NonceTooLowError,
   parseQuantity,
   parseTransactionRequest,
   TransactionAlreadyKnownError,
@@ -17,10 +18,11 @@ import {
   type PreparedTransaction,
   type TransactionRequest,
 } from '@hsm-signer/ethereum';
-import type { NatsBus } from '@hsm-signer/messaging';
+import { RemoteServiceError, type NatsBus } from '@hsm-signer/messaging';
 import type { AccountDirectory } from './account-directory';
 import type { EthNodeClient, NodeCall } from './eth-node-client';
 import { silentLogger, type SendPathLogger } from './logger';
+import { requestPayloadHash } from './payload-hash';
 import { toClientError } from './service-errors';
 
 /** The node is on another chain than the configured CHAIN_ID: nothing is signed for it. HTTP 502. */
@@ -46,7 +48,15 @@ export interface TransactionSenderOptions {
   /** When set (non-zero), the node must report this chain id or nothing is sent. */
   expectedChainId?: number;
   logger?: SendPathLogger;
+  /** TEST ONLY (HSM_TEST_PAUSE_BEFORE_SUBMIT_MS): wait this long between signing and broadcasting, so a test can kill the process there. */
+  testPauseBeforeSubmitMs?: number;
 }
+
+/**
+ * Allocations per send when the node says "nonce too low" for a nonce the ledger handed out (the
+ * chain moved past the ledger: the key was used outside, or a reaped lease's transaction landed).
+ */
+const MAX_NONCE_ATTEMPTS = 3;
 
 export interface SendOptions {
   /** Client idempotency key (X-Request-Id / kld-id): a repeat returns the first send's hash. */
@@ -96,12 +106,31 @@ export class TransactionSender {
     const account = await this.options.accounts.resolve(request.from);
     const chainId = await this.chainId();
     const prepared = await this.prepare(request, chainId);
+    // Only with a request id: a repeat under the id with another payload is refused by nonce-service.
+    const payloadHash = options.requestId ? requestPayloadHash(request) : undefined;
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.sendOnce(request, prepared, account, chainId, options, payloadHash, attempt < MAX_NONCE_ATTEMPTS);
+      if (outcome) return outcome;
+    }
+  }
 
-    const allocation = await this.call(() =>
+  /** One allocation → sign → broadcast → record. Undefined: the nonce turned out consumed; allocate again. */
+  private async sendOnce(
+    request: TransactionRequest,
+    prepared: PreparedTransaction,
+    account: Pick<Account, 'backendId' | 'keyId'>,
+    chainId: number,
+    options: SendOptions,
+    payloadHash: string | undefined,
+    mayRetry: boolean,
+  ): Promise<SendResult | undefined> {
+    const allocatedAt = performance.now();
+    const allocation: AllocateNonceReply = await this.call(() =>
       this.options.bus.request(Routes.nonceAllocate, {
         chainId,
         address: request.from,
         ...(options.requestId ? { requestId: options.requestId } : {}),
+        ...(payloadHash ? { payloadHash } : {}),
         ...(request.nonce !== undefined ? { fixedNonce: request.nonce } : {}),
       }),
     );
@@ -125,17 +154,57 @@ export class TransactionSender {
       throw clientError;
     }
 
+    if (this.options.testPauseBeforeSubmitMs) await new Promise((r) => setTimeout(r, this.options.testPauseBeforeSubmitMs));
+    // The `signed` record (raw + hash before broadcast) costs a NATS hop and a Postgres write, so it
+    // is made only on the slow path: past half the nonce lease, when nonce-service may soon treat
+    // the nonce as a hole. On the fast path nothing is lost without it: a crash before broadcast
+    // leaves nothing on chain (the lease expires, the hole is reused or filled), and a crash after
+    // broadcast leaves a transaction whose nonce the chain floor and the "nonce too low" path below
+    // reconcile. See apps/nonce-service/README.md "Hot path".
+    if (allocation.leaseMs !== undefined && performance.now() - allocatedAt > allocation.leaseMs / 2) {
+      try {
+        await this.options.bus.request(Routes.nonceRecordOutcome, { ...base, outcome: 'signed', hash: signed.hash, raw: signed.raw });
+      } catch (error) {
+        if (error instanceof RemoteServiceError && error.code === ErrorCode.NonceConflict && mayRetry) return undefined; // lease lost: new nonce
+        throw toClientError(error);
+      }
+    }
+
     try {
       const nodeHash = await this.options.node.request<string>('eth_sendRawTransaction', [signed.raw]);
       if (typeof nodeHash === 'string' && nodeHash.toLowerCase() !== signed.hash) {
         this.logger.warn({ ours: signed.hash, node: nodeHash }, 'the node reported another hash than signer-service computed');
       }
     } catch (error) {
+      if (error instanceof NonceTooLowError && request.nonce === undefined) {
+        // research/nonce-and-lifecycle.md §6.2 "nonce too low": first our own hash (an earlier send
+        // of these bytes landed), then the chain: recorded as rejected, nonce-service raises the
+        // counter to the node's mined count and drops the consumed nonce; a new nonce is allocated.
+        if (await this.nodeKnows(signed.hash)) {
+          await this.record({ ...base, outcome: 'submitted', hash: signed.hash, raw: signed.raw });
+          return { hash: signed.hash, nonce: allocation.nonce, transactionId: allocation.transactionId, duplicate: false, tx: unsigned };
+        }
+        await this.record({ ...base, outcome: 'rejected', hash: signed.hash, error: error.message.slice(0, 2000) });
+        if (mayRetry) {
+          this.logger.warn({ from: request.from, nonce: allocation.nonce }, 'nonce too low: the chain is ahead of the ledger; retrying with a new nonce');
+          return undefined;
+        }
+        throw error;
+      }
       await this.recordSubmitFailure(base, signed, error);
     }
     await this.record({ ...base, outcome: 'submitted', hash: signed.hash, raw: signed.raw });
     this.logger.debug({ from: request.from, nonce: allocation.nonce, hash: signed.hash, type: unsigned.type }, 'transaction submitted');
     return { hash: signed.hash, nonce: allocation.nonce, transactionId: allocation.transactionId, duplicate: false, tx: unsigned };
+  }
+
+  /** Whether the node has a transaction with this hash (pooled or mined). False when it cannot tell. */
+  private async nodeKnows(hash: string): Promise<boolean> {
+    try {
+      return (await this.options.node.request('eth_getTransactionByHash', [hash])) !== null;
+    } catch {
+      return false;
+    }
   }
 
   /** The node's chain id, read once and checked against the configured one. */
