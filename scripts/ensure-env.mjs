@@ -34,7 +34,12 @@ const isRoot = () => typeof process.getuid === 'function' && process.getuid() ==
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function run(cmd, args, options = {}) {
-  const res = spawnSync(cmd, args, { cwd: ROOT, stdio: options.quiet ? 'pipe' : ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...options.env } });
+  const res = spawnSync(cmd, args, {
+    cwd: ROOT,
+    stdio: options.quiet ? 'pipe' : ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, ...options.env },
+    maxBuffer: 64 * 1024 * 1024, // apt-get's output would overflow the 1 MB default (and the child be killed)
+  });
   if (res.status !== 0) {
     const out = options.quiet ? `\n${res.stdout ?? ''}${res.stderr ?? ''}` : '';
     throw new EnvError(`\`${[cmd, ...args].join(' ')}\` failed (${res.error?.message ?? `exit ${res.status}`})${out}`);
