@@ -134,7 +134,7 @@ async function tryPostgres(url) {
 function trustLocalTcp(version) {
   const hba = `/etc/postgresql/${version}/main/pg_hba.conf`;
   const text = readFileSync(hba, 'utf8');
-  const updated = text.replace(/^(host\s+all\s+all\s+(?:127\.0\.0\.1\/32|::1\/128)\s+)\S+\s*$/gm, '$1trust');
+  const updated = text.replace(/^(host\s+all\s+all\s+(?:127\.0\.0\.1\/32|::1\/128)\s+)\S+[ \t]*$/gm, '$1trust');
   if (updated !== text) writeFileSync(hba, updated);
   run('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'reload'], { quiet: true });
   // Also a password, for clients that insist on sending one (postgresql://postgres:postgres@…).
