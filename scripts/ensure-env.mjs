@@ -107,10 +107,20 @@ function ensureDebianPackages() {
 // --- 4. Postgres --------------------------------------------------------------------------------
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]', '']);
 
-function postgresVersion() {
+/**
+ * The local cluster serving `port` (pg_lsclusters: version, name, port, status), else the newest
+ * version's `main` cluster (a fresh `apt-get install postgresql` creates <version>/main on 5432).
+ */
+function localCluster(port) {
+  const lines = spawnSync('pg_lsclusters', ['-h'], { encoding: 'utf8' }).stdout?.split('\n').filter(Boolean) ?? [];
+  const clusters = lines.map((l) => l.split(/\s+/)).map(([version, name, p, status]) => ({ version, name, port: p, status }));
+  const byPort = clusters.find((c) => c.port === String(port));
+  if (byPort) return byPort;
   const dir = '/etc/postgresql';
   const versions = existsSync(dir) ? readdirSync(dir).filter((v) => /^\d+$/.test(v)) : [];
-  return versions.sort((a, b) => Number(b) - Number(a))[0];
+  const version = versions.sort((a, b) => Number(b) - Number(a))[0];
+  if (!version) return undefined;
+  return clusters.find((c) => c.version === version && c.name === 'main') ?? { version, name: 'main', port: undefined, status: 'unknown' };
 }
 
 async function tryPostgres(url) {
@@ -131,14 +141,14 @@ async function tryPostgres(url) {
 }
 
 /** A fresh Debian cluster asks for a scram password on 127.0.0.1; this machine's (and CI's) trusts local TCP. */
-function trustLocalTcp(version) {
-  const hba = `/etc/postgresql/${version}/main/pg_hba.conf`;
+function trustLocalTcp({ version, name, port }) {
+  const hba = `/etc/postgresql/${version}/${name}/pg_hba.conf`;
   const text = readFileSync(hba, 'utf8');
   const updated = text.replace(/^(host\s+all\s+all\s+(?:127\.0\.0\.1\/32|::1\/128)\s+)\S+[ \t]*$/gm, '$1trust');
   if (updated !== text) writeFileSync(hba, updated);
-  run('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'reload'], { quiet: true });
+  run('pg_ctlcluster', ['--skip-systemctl-redirect', version, name, 'reload'], { quiet: true });
   // Also a password, for clients that insist on sending one (postgresql://postgres:postgres@…).
-  spawnSync('su', ['postgres', '-c', `psql -q -c "alter user postgres password 'postgres'"`], { stdio: 'ignore' });
+  spawnSync('su', ['postgres', '-c', `psql -q -p ${port} -c "alter user postgres password 'postgres'"`], { stdio: 'ignore' });
 }
 
 async function ensurePostgres(url) {
@@ -147,26 +157,28 @@ async function ensurePostgres(url) {
   let result = await tryPostgres(url);
   if (result.ok) return say(`Postgres reachable at ${where}`);
   const local = LOCAL_HOSTS.has(target.hostname);
-  const version = postgresVersion();
+  const port = Number(target.port || 5432);
+  const cluster = localCluster(port);
   if (!local) throw new EnvError(`Postgres at ${where} is not reachable (${result.message}); it is not local, so it is not started here`);
-  if (!version) throw new EnvError(`Postgres at ${where} is not reachable (${result.message}) and no local cluster exists in /etc/postgresql`);
-  if (result.code === 'ECONNREFUSED' || result.code === 'ENOENT' || result.code === undefined) {
-    const cluster = spawnSync('pg_lsclusters', ['-h'], { encoding: 'utf8' }).stdout?.split('\n').find((l) => l.startsWith(`${version} main `)) ?? '';
-    const [, , clusterPort, status] = cluster.split(/\s+/);
-    if (status === 'online' || (clusterPort && clusterPort !== String(target.port || 5432))) {
-      throw new EnvError(`Postgres at ${where} refused the connection (${result.message}); the local cluster ${version}/main is ${status ?? 'unknown'} on port ${clusterPort}`);
+  if (!cluster) throw new EnvError(`Postgres at ${where} is not reachable (${result.message}) and no local cluster exists in /etc/postgresql`);
+  const id = `${cluster.version}/${cluster.name}`;
+  // 28P01 password authentication failed, 28000 no pg_hba.conf entry; node-pg's own SASL error has no code
+  // (a fresh cluster's scram-sha-256 on 127.0.0.1 and a URL without a password).
+  const authFailure = (r) => ['28P01', '28000'].includes(r.code) || /password|SASL|authentication/i.test(r.message ?? '');
+  if (!authFailure(result) && (result.code === 'ECONNREFUSED' || result.code === 'ENOENT' || result.code === undefined)) {
+    if (cluster.status === 'online' || (cluster.port && cluster.port !== String(port))) {
+      throw new EnvError(`Postgres at ${where} refused the connection (${result.message}); the local cluster ${id} is ${cluster.status} on port ${cluster.port}`);
     }
     if (!isRoot()) {
-      throw new EnvError(`Postgres at ${where} is down. Start it as root:\n  sudo pg_ctlcluster --skip-systemctl-redirect ${version} main start`);
+      throw new EnvError(`Postgres at ${where} is down. Start it as root:\n  sudo pg_ctlcluster --skip-systemctl-redirect ${cluster.version} ${cluster.name} start`);
     }
-    say(`Postgres down: starting cluster ${version}/main`);
-    run('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'start'], { quiet: true });
+    say(`Postgres down: starting cluster ${id}`);
+    run('pg_ctlcluster', ['--skip-systemctl-redirect', cluster.version, cluster.name, 'start'], { quiet: true });
     for (let i = 0; i < 50 && !(result = await tryPostgres(url)).ok && ['ECONNREFUSED', '57P03'].includes(result.code); i++) await sleep(200);
   }
-  // 28P01 password authentication failed, 28000 no pg_hba.conf entry: a fresh cluster's scram default.
-  if (!result.ok && ['28P01', '28000'].includes(result.code) && isRoot()) {
-    say(`Postgres refused user ${target.username || 'postgres'} on ${where} (${result.code}): trusting local TCP connections`);
-    trustLocalTcp(version);
+  if (!result.ok && authFailure(result) && isRoot()) {
+    say(`Postgres refused user ${target.username || 'postgres'} on ${where} (${result.code ?? result.message}): trusting local TCP connections in ${id}`);
+    trustLocalTcp({ ...cluster, port });
     await sleep(300);
     result = await tryPostgres(url);
   }
