@@ -19,7 +19,7 @@
  * Every loop is bounded in count and time; every address is loopback. See bench/README.md.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { getAddress, keccak256, toBeHex, Wallet } from 'ethers';
@@ -487,6 +487,26 @@ interface LegReport {
   load: string;
 }
 
+/** Which code ran: HEAD, whether the tree has changes, and when each app's dist was built. */
+function buildIdentity(): string {
+  const root = resolve(__dirname, '..');
+  let head = '?';
+  try {
+    head = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD']).toString().trim();
+  } catch {
+    // not a git checkout
+  }
+  const apps = ['rpc-gateway', 'nonce-service', 'signer-service', 'key-discovery', 'rest-gateway'];
+  const built = apps.map((a) => {
+    try {
+      return `${a} ${statSync(join(root, 'dist', a, 'apps', a, 'src', 'main.js')).mtime.toISOString().slice(11, 16)}`;
+    } catch {
+      return `${a} ?`;
+    }
+  });
+  return `HEAD ${head}; dist built (UTC) ${built.join(', ')}`;
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -534,6 +554,7 @@ async function main(): Promise<void> {
   const c1: Record<string, { p50: number; ok: number; failed: number; errors: Array<{ count: number; example: string }> }> = {};
   const node = stack.anvil.url;
   const idle = new Map<string, number>(); // CPU ms per second with no load
+  const profiled: Array<{ id: string; title: string }> = []; // in profile-file order (<replica>-1, -2, …)
   try {
     await meter.open();
     const chainId = stack.anvil.chainId;
@@ -557,9 +578,14 @@ async function main(): Promise<void> {
     if (o.idleMs > 0) {
       // What each process burns with no load at all (polling, timers): read against the per-tx figures.
       log(`idle baseline: ${o.idleMs / 1000} s without load`);
+      if (o.profileDir) signalServices(stack, 'SIGWINCH');
       const a = await meter.snapshot();
       await sleep(o.idleMs);
       const b = await meter.snapshot();
+      if (o.profileDir) {
+        signalServices(stack, 'SIGWINCH');
+        profiled.push({ id: 'idle', title: `${o.idleMs / 1000} s without load` });
+      }
       for (const [k, v] of CpuMeter.diff(a, b)) idle.set(k, (1000 * v) / o.idleMs);
     }
 
@@ -594,6 +620,7 @@ async function main(): Promise<void> {
         load,
       };
       reports.push(report);
+      if (profile) profiled.push({ id, title });
       log(
         `leg ${id}: ${report.ok} ok, ${report.failed} failed, ${report.rate.toFixed(0)} tx/s, p50 ${report.p50.toFixed(1)} ms, p99 ${report.p99.toFixed(1)} ms, ` +
           `contiguous ${chain.contiguous}, all mined ${chain.allMined} after ${(chain.minedAfterMs / 1000).toFixed(1)} s`,
@@ -688,12 +715,12 @@ async function main(): Promise<void> {
     }
   } finally {
     await meter.close();
-    if (o.profileDir) await waitForProfiles(o.profileDir, stack, reports.filter((r) => r.id === '3' || r.id === '4').length);
+    if (o.profileDir) await waitForProfiles(o.profileDir, stack, profiled.length);
     log('stopping the stack');
     await stack.stop().catch((e) => log(`stack stop: ${errorText(e)}`));
   }
   printReport(o, reports, c1, idle);
-  if (o.profileDir) printProfiles(o.profileDir, reports);
+  if (o.profileDir) printProfiles(o.profileDir, profiled);
 }
 
 function signalServices(stack: Stack, signal: NodeJS.Signals): void {
@@ -722,6 +749,7 @@ function printReport(
   out.push('');
   out.push(`nonce-storm ${new Date().toISOString()}  (${o.total} tx legs 1–3, ${o.total4} tx over ${o.accounts} accounts leg 4, concurrency ${o.concurrency}, anvil --block-time 1)`);
   out.push(`uptime: ${uptimeText()}`);
+  out.push(`code: ${buildIdentity()}`);
   out.push('');
   const head = ['leg', 'ok / sent', 'failed', 'ok tx/s', '% leg 1', 'p50 ms', 'p99 ms', 'contiguous (gaps/dups/foreign/lost)', 'all mined (s)', 'load at start', 'target'];
   const rows: string[][] = [head];
@@ -780,11 +808,10 @@ function printReport(
   console.log(out.join('\n'));
 }
 
-function printProfiles(dir: string, reports: LegReport[]): void {
-  const profiled = reports.filter((r) => r.id === '3' || r.id === '4');
+function printProfiles(dir: string, profiled: Array<{ id: string; title: string }>): void {
   const out: string[] = ['', `CPU profiles (${dir}), self time, idle excluded:`];
   profiled.forEach((r, i) => {
-    out.push(`leg ${r.id}: ${r.title}`);
+    out.push(r.id === 'idle' ? `idle: ${r.title}` : `leg ${r.id}: ${r.title}`);
     const files = readdirSync(dir).filter((f) => f.endsWith(`-${i + 1}.cpuprofile`)).sort();
     for (const f of files) {
       out.push(`  ${f}`);
