@@ -53,6 +53,8 @@ export class Tracker {
   private running?: Promise<void>;
   private stopped = false;
   private readonly keys = new Map<string, { key: KeyRef; at: number }>();
+  /** Head block hash per account at its last round (receipts of mined transactions are re-read on change). */
+  private readonly heads = new Map<string, string>();
 
   constructor(
     private readonly lifecycle: LifecycleLedger,
@@ -113,30 +115,42 @@ export class Tracker {
   async trackAccount(lease: AccountLease): Promise<void> {
     const { chainId, address } = lease;
     if ((await this.chain.chainId()) !== chainId) return; // another chain's account: not ours to follow
-    const [count, head] = await this.chain.batch([
+    const [count, pendingCount, head] = await this.chain.batch([
       { method: 'eth_getTransactionCount', params: [address, 'latest'] },
-      { method: 'eth_blockNumber', params: [] },
+      { method: 'eth_getTransactionCount', params: [address, 'pending'] },
+      { method: 'eth_getBlockByNumber', params: ['latest', false] },
     ]);
     if (!count.ok) throw count.error;
+    if (!pendingCount.ok) throw pendingCount.error;
     if (!head.ok) throw head.error;
     const mined = Number(BigInt(count.result as string));
-    const headNumber = Number(BigInt(head.result as string));
+    const pending = Number(BigInt(pendingCount.result as string));
+    const headBlock = head.result as { number: string; hash: string };
+    const headNumber = Number(BigInt(headBlock.number));
+    // Receipts of mined transactions only need a new look when the head changed (new block or reorg).
+    const key = `${chainId}:${address}`;
+    const headChanged = this.heads.get(key) !== headBlock.hash;
 
     const floor = await this.lifecycle.syncFloor(chainId, address, mined);
     if (floor?.raised) this.logger.warn({ chainId, address, mined }, 'the chain is ahead of the ledger (key used outside hsm-signer?): counter raised to it');
 
     const { transactions, holes } = await this.lifecycle.openWork(chainId, address);
-    const receipts = await this.receipts(transactions, mined);
+    const receipts = await this.receipts(transactions, mined, headChanged);
 
     for (const tx of transactions) {
       if (tx.status === 'allocated') {
         if (!tx.leaseExpired) continue;
         // The caller never came back (gateway died or stalled): the nonce goes back for reuse by the
-        // next request, or to the gap filler below when nothing comes (issue 3 scope 5).
+        // next request, or to the gap filler below when nothing comes (issue 3 scope 5). Only when
+        // the chain proves nothing sits at this nonce: it is the node's next executable nonce (a
+        // caller that broadcast but has not recorded yet would have raised the pending count), or
+        // it is already consumed (released as not reusable). A slot above the pending count may
+        // hold a queued broadcast we cannot see; it waits until the slots below it are settled.
+        if (tx.nonce !== pending && tx.nonce >= mined) continue;
         const released = await this.ledger.release(tx.id, 'abandoned', 'nonce lease expired before the transaction was submitted', mined);
         if (released.kind === 'ok') {
           this.stats.reaped++;
-          this.logger.info({ chainId, address, nonce: tx.nonce, transactionId: tx.id }, 'nonce lease expired: released for reuse');
+          this.logger.info({ chainId, address, nonce: tx.nonce, transactionId: tx.id, reusable: released.reusable }, 'nonce lease expired: released');
         }
         continue;
       }
@@ -155,17 +169,20 @@ export class Tracker {
         if (tx.leaseExpired && tx.raw && tx.hash) await this.send(lease, tx, tx.raw, tx.hash, false);
         continue;
       }
-      if (tx.sinceSentMs >= this.options.stuckAfterMs) await this.unstick(lease, tx);
+      if (tx.sinceSentMs >= this.options.stuckAfterMs) await this.unstick(lease, tx, mined);
     }
+    this.heads.set(key, headBlock.hash);
 
     await this.fillGaps(lease, transactions, holes, mined);
   }
 
   /** eth_getTransactionReceipt for every hash that can have one, in one batch. */
-  private async receipts(transactions: OpenTransaction[], mined: number): Promise<Map<string, RawReceipt | null | undefined>> {
+  private async receipts(transactions: OpenTransaction[], mined: number, headChanged: boolean): Promise<Map<string, RawReceipt | null | undefined>> {
     const hashes: string[] = [];
     for (const tx of transactions) {
-      if (tx.status === 'mined' && tx.hash) hashes.push(tx.hash);
+      if (tx.status === 'mined') {
+        if (tx.hash && headChanged) hashes.push(tx.hash);
+      }
       else if ((tx.status === 'submitted' || tx.status === 'signed') && tx.nonce < mined) {
         if (tx.hash) hashes.push(tx.hash);
         hashes.push(...tx.previousHashes);
@@ -207,6 +224,7 @@ export class Tracker {
   private async followMined(lease: AccountLease, tx: OpenTransaction, receipts: Map<string, RawReceipt | null | undefined>, head: number): Promise<void> {
     const { hash, raw, blockHash } = tx;
     if (!hash || !raw || !blockHash) return; // a mined row always has them (markMined)
+    if (!receipts.has(hash)) return; // same head as last round: nothing new to learn
     const receipt = receipts.get(hash);
     if (receipt === undefined) return; // lookup failed: ask next round
     if (receipt === null || receipt.blockHash.toLowerCase() !== blockHash.toLowerCase()) {
@@ -227,9 +245,11 @@ export class Tracker {
    * Not mined for NONCE_STUCK_AFTER_MS: first the same bytes again (a dropped or never-propagated
    * transaction), then a replacement at the same nonce with bumped fees (research §6.2 "stuck").
    */
-  private async unstick(lease: AccountLease, tx: OpenTransaction): Promise<void> {
+  private async unstick(lease: AccountLease, tx: OpenTransaction, mined: number): Promise<void> {
     if (!tx.raw || !tx.hash) return;
-    if (tx.resends < 1) {
+    // Above the chain's next nonce it waits for a lower one (a hole being reused or filled): higher
+    // fees would not help, so only the same bytes go again, at most once per stuck period.
+    if (tx.resends < 1 || tx.nonce > mined) {
       await this.send(lease, tx, tx.raw, tx.hash, true);
       return;
     }

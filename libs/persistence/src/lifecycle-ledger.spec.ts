@@ -64,7 +64,7 @@ describe('LifecycleLedger: tracker leases, fencing, floor sync, gap claims (real
     const mined = await lifecycle[1].markMined(bLease!, txId, { hash: hash(1), blockNumber: 5, blockHash: hash(99), status: 1, gasUsed: 21_000n, effectiveGasPrice: 7n }, 1);
     expect(mined).toBe(true);
     expect(await clients[0].transaction.findUniqueOrThrow({ where: { id: txId } })).toMatchObject({ status: 'mined', hash: hash(1), raw: '0x01', blockNumber: 5n });
-    const events = await clients[0].outboxEvent.findMany({ where: { transactionId: txId }, orderBy: { createdAt: 'asc' } });
+    const events = await clients[0].outboxEvent.findMany({ where: { transactionId: txId }, orderBy: { seq: 'asc' } });
     expect(events.map((e) => (e.payload as { status: string }).status)).toEqual(['allocated', 'submitted', 'submitted', 'mined']);
   });
 

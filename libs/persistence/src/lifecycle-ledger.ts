@@ -334,7 +334,7 @@ ORDER BY t.created_at DESC, t.nonce DESC LIMIT ${limit}`,
   /** Unpublished outbox events, oldest first. */
   async pendingEvents(limit: number): Promise<{ id: string; subject: string; payload: unknown }[]> {
     return this.prisma.$queryRaw`
-SELECT id::text AS id, subject, payload FROM outbox_events WHERE published_at IS NULL ORDER BY created_at, id LIMIT ${limit}`;
+SELECT id::text AS id, subject, payload FROM outbox_events WHERE published_at IS NULL ORDER BY seq LIMIT ${limit}`;
   }
 
   async markPublished(ids: string[]): Promise<void> {
