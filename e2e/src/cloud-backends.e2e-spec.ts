@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,8 @@ import {
   AWS_KMS_FIXTURE_SECRET_ACCESS_KEY,
   AzureKeyVaultFixtureServer,
   AZURE_FIXTURE_TOKEN,
+  appMainPath,
+  freePort,
   fundAccounts,
   VaultEthsignFixtureServer,
   waitFor,
@@ -192,4 +195,49 @@ describe('every backend at once through the rpc-gateway', () => {
     );
     expect((await provider.waitForTransaction(hash, 1, 60_000))?.status).toBe(1);
   }, 120_000);
+
+  // Last: this extra signer-service replica joins the "signer" queue group while it runs.
+  it('bad credentials: the backend is unhealthy in /health and the logs, with a reason that names no secret', async () => {
+    const secret = 'eyJhbGciOi.e2e-wrong-token.c2VjcmV0';
+    const file = join(dir, 'bad-backends.yaml');
+    writeFileSync(
+      file,
+      [
+        'backends:',
+        '  - id: azure-bad',
+        '    type: azure-keyvault',
+        `    vaultUrl: ${azure.url}`,
+        '    auth: { method: static-token, token: { env: E2E_BAD_TOKEN } }',
+        '    allowInsecureConnection: true',
+        '    disableChallengeResourceVerification: true',
+      ].join('\n'),
+    );
+    const port = await freePort();
+    const env: Record<string, string> = { ...stack().envFor('signer-service'), SIGNER_HTTP_PORT: String(port), BACKENDS_CONFIG_FILE: file, E2E_BAD_TOKEN: secret };
+    for (const k of Object.keys(env)) if (k.startsWith('PKCS11_')) delete env[k];
+    const child = spawn(process.execPath, [appMainPath('signer-service')], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let logs = '';
+    child.stdout.on('data', (d: Buffer) => (logs += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (logs += d.toString()));
+    try {
+      const health = await waitFor(
+        'the degraded signer-service health',
+        async () => {
+          const res = await fetch(`http://127.0.0.1:${port}/health`);
+          const body = (await res.json()) as { status: string; backends: Array<{ id: string; healthy: boolean; reason?: string }> };
+          return res.status === 503 && body.backends.length ? body : undefined;
+        },
+        60_000,
+        200,
+      );
+      expect(health.status).toBe('degraded');
+      expect(health.backends).toEqual([expect.objectContaining({ id: 'azure-bad', healthy: false, reason: expect.stringMatching(/authentication failed \(HTTP 401/) })]);
+      expect(JSON.stringify(health)).not.toContain(secret);
+      await waitFor('the failure in the log', async () => /authentication failed/.test(logs), 10_000, 100);
+      expect(logs).not.toContain(secret);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+  }, 90_000);
 });

@@ -1,9 +1,10 @@
 /**
- * Builds the configured signing backends from signer-service's settings. Only PKCS#11 exists today;
- * the other connectors of issue 4 (Azure Key Vault, Vault ethsign, AWS KMS) are added here.
+ * Builds the configured signing backends from signer-service's settings: the PKCS#11 token of the
+ * PKCS11_* variables, plus every backend of BACKENDS_CONFIG_FILE (PKCS#11, Azure Key Vault, Vault
+ * ethsign, AWS KMS; docs/backends.md).
  */
 import type { Logger } from 'pino';
-import { BackendRegistry, Pkcs11Backend, type SigningBackend } from '@hsm-signer/backends';
+import { BackendRegistry, BackendsConfigError, createBackends, loadBackendsFile, Pkcs11Backend, type SigningBackend } from '@hsm-signer/backends';
 import { ConfigError } from '@hsm-signer/config';
 import type { SignerServiceConfig } from './config';
 
@@ -25,6 +26,19 @@ export function buildBackends(config: SignerServiceConfig, logger: Logger): Sign
         logger: logger.child({ backend: config.pkcs11BackendId }),
       }),
     );
+  }
+  if (config.backendsConfigFile) {
+    let fromFile: SigningBackend[];
+    try {
+      fromFile = createBackends(loadBackendsFile(config.backendsConfigFile), { loggerFor: (id) => logger.child({ backend: id }) });
+    } catch (error) {
+      if (error instanceof BackendsConfigError) throw new ConfigError('signer-service', error.problems.map((p) => `BACKENDS_CONFIG_FILE ${error.source}: ${p}`));
+      throw error;
+    }
+    const taken = new Set(backends.map((b) => b.id));
+    const clash = fromFile.filter((b) => taken.has(b.id)).map((b) => `BACKENDS_CONFIG_FILE: backend id "${b.id}" is also PKCS11_BACKEND_ID`);
+    if (clash.length) throw new ConfigError('signer-service', clash);
+    backends.push(...fromFile);
   }
   return backends;
 }

@@ -5,6 +5,11 @@ export const signerServiceConfig = defineConfig('signer-service', {
   ...commonSettings,
   host: str({ env: 'SIGNER_HTTP_HOST', default: '0.0.0.0', description: 'Interface of the health HTTP endpoint.' }),
   port: int({ env: 'SIGNER_HTTP_PORT', default: 8083, min: 0, max: 65535, description: 'Port of the health HTTP endpoint.' }),
+  backendsConfigFile: optionalStr({
+    env: 'BACKENDS_CONFIG_FILE',
+    description:
+      'JSON or YAML file listing signing backends (pkcs11, azure-keyvault, vault-ethsign, aws-kms), each with an id; secrets in it are `{ env: VAR }` or `{ file: PATH }`. See docs/backends.md. Used together with the PKCS11_* variables.',
+  }),
   pkcs11Module: optionalStr({
     env: 'PKCS11_MODULE',
     description: 'Path of the PKCS#11 library (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so; AWS CloudHSM: /opt/cloudhsm/lib/libcloudhsm_pkcs11.so). Unset = no PKCS#11 backend.',
