@@ -102,6 +102,17 @@ describe('every backend at once through the rpc-gateway', () => {
     expect(sortedLower(listed)).toEqual(sortedLower([...stack().addresses, cloud.azure, cloud.vault, cloud.kms]));
   });
 
+  it('one run, one send from each of the four backends (SoftHSM2, Azure, Vault, KMS), all mined with the right from', async () => {
+    const senders = [getAddress(stack().addresses[0]), cloud.azure, cloud.vault, cloud.kms];
+    const sent = await Promise.all(
+      senders.map(async (from) => (await provider.getSigner(from)).sendTransaction({ to: recipient, value: 7n, ...(from === cloud.vault ? { type: 0 } : {}) })),
+    );
+    for (const [i, tx] of sent.entries()) {
+      expect((await tx.wait())?.status).toBe(1);
+      expect(getAddress((await onChain(tx.hash)).from)).toBe(senders[i]);
+    }
+  });
+
   it.each(['azure', 'kms'] as const)('%s: a value transfer and a contract deploy mine with the right from', async (name) => {
     const from = cloud[name];
     const signer = await provider.getSigner(from);
