@@ -186,7 +186,11 @@ describe('nonce-service transaction lifecycle (tracker, outbox, operator view; r
     await waitFor('the dropped transaction re-sent', async () => (await anvil.rpc('eth_getTransactionByHash', [hash])) !== null, 20_000, 50);
     await anvil.rpc('anvil_mine', [1]);
     await waitStatus(a.transactionId, ['mined', 'confirmed']);
-    expect(await row(a.transactionId)).toMatchObject({ hash, resends: 1, attempts: 1 });
+    // Normally the re-sent original is what mines; on a starved machine the tracker may have replaced
+    // it before the block (the next step for a still-stuck transaction). Either way one tx, this nonce.
+    const r = await row(a.transactionId);
+    expect(r.resends).toBeGreaterThanOrEqual(1);
+    if (r.hash !== hash) expect(r.attempts).toBeGreaterThanOrEqual(2);
     expect(await minedCount(address)).toBe(a.nonce + 1);
   });
 
