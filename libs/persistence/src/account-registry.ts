@@ -6,6 +6,8 @@ export interface ListedKey {
   backendId: string;
   keyId: string;
   label?: string;
+  /** Transaction types the backend can sign (its declared capabilities). */
+  transactionTypes?: (0 | 1 | 2)[];
 }
 
 export interface RegistrySync {
@@ -29,6 +31,8 @@ export interface RegistryAccount {
   backendId: string;
   keyId: string;
   status: 'active' | 'stale' | 'inactive';
+  /** Absent when unknown (never listed since the column was added). */
+  transactionTypes?: (0 | 1 | 2)[];
 }
 
 /**
@@ -45,18 +49,20 @@ export class AccountRegistry {
     const rows = await this.prisma.$queryRaw<{ kind: 'added' | 'removed' | 'staled'; address: string }[]>`
 WITH
 listed AS (
-  SELECT l.address, l.backend_id, l.key_id, l.label
-  FROM unnest(${addresses}::text[], ${listed.map((k) => k.backendId)}::text[], ${listed.map((k) => k.keyId)}::text[], ${listed.map((k) => k.label ?? null)}::text[])
-       AS l(address, backend_id, key_id, label)
+  SELECT l.address, l.backend_id, l.key_id, l.label, string_to_array(l.types, ',')::smallint[] AS transaction_types
+  FROM unnest(${addresses}::text[], ${listed.map((k) => k.backendId)}::text[], ${listed.map((k) => k.keyId)}::text[], ${listed.map((k) => k.label ?? null)}::text[],
+              ${listed.map((k) => k.transactionTypes?.join(',') ?? null)}::text[])
+       AS l(address, backend_id, key_id, label, types)
 ),
 before AS (SELECT a.address, a.status FROM accounts a),
 up AS (
-  INSERT INTO accounts AS a (address, backend_id, key_id, label, status, first_seen_at, last_seen_at, updated_at)
-  SELECT l.address, l.backend_id, l.key_id, l.label, 'active', now(), now(), now() FROM listed l
+  INSERT INTO accounts AS a (address, backend_id, key_id, label, transaction_types, status, first_seen_at, last_seen_at, updated_at)
+  SELECT l.address, l.backend_id, l.key_id, l.label, l.transaction_types, 'active', now(), now(), now() FROM listed l
   ON CONFLICT (address) DO UPDATE SET
     backend_id = EXCLUDED.backend_id,
     key_id = EXCLUDED.key_id,
     label = EXCLUDED.label,
+    transaction_types = EXCLUDED.transaction_types,
     status = 'active',
     last_seen_at = now(),
     updated_at = CASE WHEN a.status <> 'active' OR a.backend_id <> EXCLUDED.backend_id OR a.key_id <> EXCLUDED.key_id THEN now() ELSE a.updated_at END
@@ -97,6 +103,8 @@ SELECT 'staled', s.address FROM stale s`;
   }
 }
 
-function toAccount(row: { address: string; backendId: string; keyId: string; status: string }): RegistryAccount {
-  return { address: row.address, backendId: row.backendId, keyId: row.keyId, status: row.status as RegistryAccount['status'] };
+function toAccount(row: { address: string; backendId: string; keyId: string; status: string; transactionTypes: number[] | null }): RegistryAccount {
+  const account: RegistryAccount = { address: row.address, backendId: row.backendId, keyId: row.keyId, status: row.status as RegistryAccount['status'] };
+  if (row.transactionTypes?.length) account.transactionTypes = row.transactionTypes.filter((t): t is 0 | 1 | 2 => t === 0 || t === 1 || t === 2);
+  return account;
 }

@@ -1,4 +1,4 @@
-import { address, array, literal, nullable, object, string, type Infer } from '../validate';
+import { address, array, literal, nullable, object, optional, string, type Infer } from '../validate';
 
 export const parseAccount = object({
   address: address(),
@@ -6,6 +6,11 @@ export const parseAccount = object({
   keyId: string({ min: 1 }),
   /** active: the backend listed it at the last poll; stale: the backend is down, last known; inactive: gone. */
   status: literal('active', 'stale', 'inactive'),
+  /**
+   * Transaction types the key's backend can sign (its BackendCapabilities). Absent: unknown (an older
+   * key-discovery), every type assumed. The gateway builds legacy for a key without type 2.
+   */
+  transactionTypes: optional(array(literal(0, 1, 2))),
 });
 export type Account = Infer<typeof parseAccount>;
 
