@@ -105,7 +105,8 @@ export class TransactionSender {
     const request = parseTransactionRequest(tx);
     const account = await this.options.accounts.resolve(request.from);
     const chainId = await this.chainId();
-    const prepared = await this.prepare(request, chainId);
+    // Before any nonce is taken: a type the key cannot sign is refused here (-32602).
+    const prepared = await this.prepare(request, chainId, account.transactionTypes);
     // Only with a request id: a repeat under the id with another payload is refused by nonce-service.
     const payloadHash = options.requestId ? requestPayloadHash(request) : undefined;
     for (let attempt = 1; ; attempt++) {
@@ -223,8 +224,8 @@ export class TransactionSender {
   }
 
   /** Gathers the node facts the request needs in one batch round trip and completes it. */
-  async prepare(request: TransactionRequest, chainId: number): Promise<PreparedTransaction> {
-    const need = factsNeeded(request, { supports1559: this.supports1559 });
+  async prepare(request: TransactionRequest, chainId: number, transactionTypes?: Account['transactionTypes']): Promise<PreparedTransaction> {
+    const need = factsNeeded(request, { supports1559: this.supports1559 }, transactionTypes);
     const calls: Array<NodeCall & { key: keyof typeof need }> = [];
     if (need.estimateGas) calls.push({ key: 'estimateGas', method: 'eth_estimateGas', params: [estimateGasRequest(request)] });
     if (need.latestBlock) calls.push({ key: 'latestBlock', method: 'eth_getBlockByNumber', params: ['latest', false] });
@@ -266,7 +267,7 @@ export class TransactionSender {
     });
     // No block fetched because the chain is known to lack EIP-1559: completion needs to know that.
     if (facts.baseFeePerGas === undefined && this.supports1559 === false) facts.baseFeePerGas = null;
-    return completeTransaction(request, facts, { gasMultiplier: this.options.gasMultiplier });
+    return completeTransaction(request, facts, { gasMultiplier: this.options.gasMultiplier, ...(transactionTypes ? { transactionTypes } : {}) });
   }
 
   /**

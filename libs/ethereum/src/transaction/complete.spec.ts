@@ -115,3 +115,49 @@ describe('estimateGasRequest', () => {
     expect(estimateGasRequest(parseTransactionRequest({ from: FROM, data: '0x60' }))).toEqual({ from: FROM, value: '0x0', data: '0x60' });
   });
 });
+
+describe('completion for a key that signs only some types (issue 4: Vault ethsign is legacy-only)', () => {
+  const legacyOnly = { ...opts, transactionTypes: [0] as const };
+
+  it('defaults to legacy EIP-155 on a 1559 chain when the key cannot sign type 2', () => {
+    const tx = completeTransaction(req({ value: '0x1' }), london, legacyOnly);
+    expect(tx).toEqual({ type: 0, chainId: 31337, to: TO, value: '0x1', data: '0x', gasLimit: '0x6270', gasPrice: '0x' + (8n * GWEI).toString(16) });
+    expect(() => parseUnsignedTransaction(withNonce(tx, 0))).not.toThrow();
+    // Without the restriction the same request on the same chain is type 2.
+    expect(completeTransaction(req({ value: '0x1' }), london, opts).type).toBe(2);
+    expect(completeTransaction(req(), london, { ...opts, transactionTypes: [0, 1, 2] }).type).toBe(2);
+  });
+
+  it('needs no block for the type and no 1559 fee facts for such a key', () => {
+    expect(factsNeeded(req({ gas: '0x5208' }), {}, [0])).toEqual({ latestBlock: false, maxPriorityFeePerGas: false, gasPrice: true, estimateGas: false });
+    expect(factsNeeded(req({ gas: '0x5208' }), {})).toMatchObject({ latestBlock: true, maxPriorityFeePerGas: true });
+  });
+
+  it('refuses an explicit type 2 with -32602 naming the types the key can sign', () => {
+    const attempt = () => completeTransaction(req({ type: '0x2' }), london, legacyOnly);
+    expect(attempt).toThrow(InvalidParamsError);
+    expect(attempt).toThrow(/type 0x2 was asked, but the key of 0x(ab){20} can only sign types 0x0 \(legacy/);
+    expect(() => factsNeeded(req({ type: '0x2' }), {}, [0])).toThrow(InvalidParamsError);
+    try {
+      attempt();
+    } catch (error) {
+      expect((error as InvalidParamsError).code).toBe(-32602);
+    }
+  });
+
+  it('refuses type 2 implied by 1559 fee fields', () => {
+    expect(() => completeTransaction(req({ maxFeePerGas: '0x1' }), london, legacyOnly)).toThrow(/type 0x2 follows from maxFeePerGas/);
+  });
+
+  it('type 1 (asked, or from an access list with no type) is refused when the key cannot sign it, and built when it can', () => {
+    const accessList = [{ address: TO, storageKeys: [] }];
+    expect(() => completeTransaction(req({ type: '0x1' }), london, legacyOnly)).toThrow(/type 0x1 was asked.*can only sign types 0x0/);
+    expect(() => completeTransaction(req({ accessList }), london, legacyOnly)).toThrow(/type 0x1 follows from the accessList/);
+    expect(completeTransaction(req({ accessList }), london, { ...opts, transactionTypes: [0, 1] })).toMatchObject({ type: 1, accessList, gasPrice: '0x' + (8n * GWEI).toString(16) });
+  });
+
+  it('an explicit legacy request or gasPrice still works for the key', () => {
+    expect(completeTransaction(req({ type: '0x0' }), london, legacyOnly)).toMatchObject({ type: 0 });
+    expect(completeTransaction(req({ gasPrice: '0x7' }), london, legacyOnly)).toMatchObject({ type: 0, gasPrice: '0x7' });
+  });
+});

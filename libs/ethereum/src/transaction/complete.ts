@@ -34,6 +34,11 @@ export type PreparedTransaction = Omit<UnsignedTransaction, 'nonce'>;
 export interface CompletionOptions {
   /** eth_estimateGas × this, rounded up (1 = exact estimate). */
   gasMultiplier: number;
+  /**
+   * The transaction types the sender's key can sign (its backend's declared capabilities, carried on
+   * the Account by key-discovery). Undefined: unknown, every type assumed.
+   */
+  transactionTypes?: readonly TransactionType[];
 }
 
 /**
@@ -41,8 +46,8 @@ export interface CompletionOptions {
  * (cached from an earlier block); when it is unknown and the request does not fix the type, the
  * latest block decides.
  */
-export function factsNeeded(req: TransactionRequest, known: { supports1559?: boolean } = {}): FactsNeeded {
-  const type = requestedType(req) ?? (known.supports1559 === undefined ? undefined : defaultType(req, known.supports1559));
+export function factsNeeded(req: TransactionRequest, known: { supports1559?: boolean } = {}, transactionTypes?: readonly TransactionType[]): FactsNeeded {
+  const type = chooseType(req, known.supports1559, transactionTypes);
   const may2 = type === undefined || type === 2;
   const mayLegacy = type === undefined || type !== 2;
   return {
@@ -63,13 +68,16 @@ export function factsNeeded(req: TransactionRequest, known: { supports1559?: boo
  *   always set, pre-155 signing is never produced);
  * - type 2 fees: priority = given ?? node suggestion (capped at a given maxFeePerGas),
  *   maxFeePerGas = given ?? 2 × baseFee + priority (ethers' rule: survives six full blocks);
- * - a chainId given by the caller must equal the node's.
+ * - a chainId given by the caller must equal the node's;
+ * - the sender's key can sign only some types (Vault ethsign: legacy only, issue 4 scope 3): with
+ *   no type fixed it gets legacy EIP-155 (type 1 with an access list), and a type it cannot sign —
+ *   asked, or implied by fee fields — is refused with -32602 (before any nonce is allocated).
  */
 export function completeTransaction(req: TransactionRequest, facts: NodeFacts, options: CompletionOptions): PreparedTransaction {
   if (req.chainId !== undefined && req.chainId !== facts.chainId) {
     throw new InvalidParamsError(`chainId ${toQuantity(req.chainId)} does not match the node's chain id ${toQuantity(facts.chainId)}`);
   }
-  const type = requestedType(req) ?? (facts.baseFeePerGas === undefined ? undefined : defaultType(req, facts.baseFeePerGas !== null));
+  const type = chooseType(req, facts.baseFeePerGas === undefined ? undefined : facts.baseFeePerGas !== null, options.transactionTypes);
   if (type === undefined) throw new Error('completeTransaction: the latest block is needed to choose the transaction type');
 
   const base = {
@@ -127,6 +135,24 @@ function requestedType(req: TransactionRequest): TransactionType | undefined {
   if (req.gasPrice !== undefined) return req.accessList !== undefined ? 1 : 0;
   if (has1559) return 2;
   return undefined;
+}
+
+/**
+ * The type to build: the request's own, else the default for the chain (undefined while the chain is
+ * unknown), else legacy when the key cannot sign type 2 whatever the chain. Refuses a type the key
+ * cannot sign.
+ */
+export function chooseType(req: TransactionRequest, supports1559: boolean | undefined, transactionTypes?: readonly TransactionType[]): TransactionType | undefined {
+  const legacyOnly = transactionTypes !== undefined && !transactionTypes.includes(2);
+  const type = requestedType(req) ?? (legacyOnly ? defaultType(req, false) : supports1559 === undefined ? undefined : defaultType(req, supports1559));
+  if (type !== undefined && transactionTypes !== undefined && !transactionTypes.includes(type)) {
+    const can = transactionTypes.length ? transactionTypes.map((t) => `0x${t}`).join(', ') : 'none';
+    const why = req.type !== undefined ? 'was asked' : type === 2 ? 'follows from maxFeePerGas / maxPriorityFeePerGas' : type === 1 ? 'follows from the accessList' : 'follows from the request';
+    throw new InvalidParamsError(
+      `transaction type 0x${type} ${why}, but the key of ${req.from} can only sign types ${can}` + (type === 2 ? ' (legacy: omit the type and fee fields, or give gasPrice)' : ''),
+    );
+  }
+  return type;
 }
 
 function defaultType(req: TransactionRequest, supports1559: boolean): TransactionType {
