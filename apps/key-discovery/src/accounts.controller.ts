@@ -31,15 +31,21 @@ export class AccountsController {
     return handleRpc(Routes.accountsResolve, payload, async (request) => ({ account: (await this.registry.resolve(request.address)) ?? null }), this.onUnexpected);
   }
 
-  /** 200 while Postgres answers; reports the last poll (a failing signer is not a discovery outage). */
+  /**
+   * 200 while Postgres answers; reports the last poll (a failing signer is not a discovery outage),
+   * and from the last listing: each backend's health and key count, and addresses listed by several
+   * backends with the one chosen.
+   */
   @Get('health')
   async health() {
     const lastPoll = this.discovery.lastPoll ? { at: this.discovery.lastPoll.at.toISOString(), ok: this.discovery.lastPoll.ok } : null;
+    const listing = this.discovery.lastListing;
+    const backends = listing ? { listedAt: listing.at.toISOString(), backends: listing.backends, duplicates: listing.duplicates } : { listedAt: null, backends: [], duplicates: [] };
     try {
       await this.prisma.$queryRaw`SELECT 1`;
     } catch {
-      throw new HttpException({ ok: false, service: 'key-discovery', database: 'unavailable', lastPoll }, HttpStatus.SERVICE_UNAVAILABLE);
+      throw new HttpException({ ok: false, service: 'key-discovery', database: 'unavailable', lastPoll, ...backends }, HttpStatus.SERVICE_UNAVAILABLE);
     }
-    return { ok: true, service: 'key-discovery', lastPoll };
+    return { ok: true, service: 'key-discovery', lastPoll, ...backends };
   }
 }

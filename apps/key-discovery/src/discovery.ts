@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { Events, Routes } from '@hsm-signer/contracts';
 import type { NatsBus } from '@hsm-signer/messaging';
 import type { AccountRegistry, RegistryChange } from '@hsm-signer/persistence';
-import { summariseListing } from './listing';
+import { summariseListing, type BackendSummary, type DuplicateAddress } from './listing';
 
 export interface PollResult {
   ok: boolean;
@@ -20,6 +20,8 @@ export class KeyDiscovery {
   private stopped = true;
   private running?: Promise<PollResult>;
   lastPoll?: { at: Date; ok: boolean; error?: string };
+  /** From the last listing signer-service answered (kept while it does not answer). */
+  lastListing?: { at: Date; backends: BackendSummary[]; duplicates: DuplicateAddress[] };
 
   constructor(
     private readonly bus: NatsBus,
@@ -65,7 +67,8 @@ export class KeyDiscovery {
       return { ok: false, error: message };
     }
     const summary = summariseListing(listing);
-    for (const d of summary.duplicates) this.logger.warn(d, 'address listed by several backends; using the first');
+    this.lastListing = { at: new Date(), backends: summary.backends, duplicates: summary.duplicates };
+    for (const d of summary.duplicates) this.logger.warn(d, 'address listed by several backends; the first in signer-service order serves it (docs/backends.md "Precedence")');
     for (const b of listing.backends.filter((x) => !x.healthy)) this.logger.warn({ backendId: b.backendId, error: b.error }, 'backend unhealthy; its accounts are kept as stale');
     let change: RegistryChange;
     try {

@@ -15,12 +15,13 @@ const A = '0x' + 'aa'.repeat(20);
 const B = '0x' + 'bb'.repeat(20);
 const C = '0x' + 'cc'.repeat(20);
 const caps = { signs: 'digest' as const, transactionTypes: [0, 1, 2] as (0 | 1 | 2)[] };
-const backend = (backendId: string, keys: string[], healthy = true): BackendListing => ({
+const legacyOnly = { signs: 'transaction' as const, transactionTypes: [0] as (0 | 1 | 2)[] };
+const backend = (backendId: string, keys: string[], healthy = true, capabilities = caps): BackendListing => ({
   backendId,
-  kind: 'pkcs11',
+  kind: capabilities === legacyOnly ? 'vault-ethsign' : 'pkcs11',
   healthy,
   ...(healthy ? {} : { error: 'token not present' }),
-  capabilities: caps,
+  capabilities,
   keys: keys.map((address, i) => ({ keyId: `${backendId}-${i}`, address, label: `key-${i}` })),
 });
 
@@ -63,10 +64,23 @@ class SignerListKeysFixture {
 
 describe('listing summary (pure)', () => {
   it('keeps healthy keys, turns unhealthy backends into stale candidates, first backend wins a duplicate', () => {
-    const summary = summariseListing({ backends: [backend('hsm1', [A, B]), backend('hsm2', [], false), backend('vault', [B.toUpperCase().replace('0X', '0x'), C])] });
+    const summary = summariseListing({ backends: [backend('hsm1', [A, B]), backend('hsm2', [], false), backend('vault', [B.toUpperCase().replace('0X', '0x'), C], true, legacyOnly)] });
     expect(summary.listed.map((k) => `${k.address}@${k.backendId}`)).toEqual([`${A}@hsm1`, `${B}@hsm1`, `${C}@vault`]);
     expect(summary.unhealthyBackends).toEqual(['hsm2']);
-    expect(summary.duplicates).toEqual([{ address: B, backendIds: ['hsm1', 'vault'] }]);
+    expect(summary.duplicates).toEqual([{ address: B, backends: ['hsm1', 'vault'], chosen: 'hsm1' }]);
+    // Each account carries the types of the backend that serves it (B: hsm1's, not vault's).
+    expect(summary.listed.map((k) => k.transactionTypes)).toEqual([[0, 1, 2], [0, 1, 2], [0]]);
+    expect(summary.backends).toEqual([
+      { backendId: 'hsm1', kind: 'pkcs11', healthy: true, keys: 2, transactionTypes: [0, 1, 2] },
+      { backendId: 'hsm2', kind: 'pkcs11', healthy: false, error: 'token not present', keys: 0, transactionTypes: [0, 1, 2] },
+      { backendId: 'vault', kind: 'vault-ethsign', healthy: true, keys: 2, transactionTypes: [0] },
+    ]);
+  });
+
+  it('precedence follows the listing order, whichever backend id sorts first', () => {
+    const summary = summariseListing({ backends: [backend('zeta', [A]), backend('alpha', [A])] });
+    expect(summary.listed).toEqual([{ address: A, backendId: 'zeta', keyId: 'zeta-0', label: 'key-0', transactionTypes: [0, 1, 2] }]);
+    expect(summary.duplicates).toEqual([{ address: A, backends: ['zeta', 'alpha'], chosen: 'zeta' }]);
   });
 });
 
@@ -125,13 +139,13 @@ describe('key-discovery (2 replicas, real Postgres and nats-server, signer listi
     await waitFor('accounts listed', async () => (await bus.request(Routes.accountsList, {})).accounts.length === 2, 5_000, 50);
     expect(await bus.request(Routes.accountsList, {})).toEqual({
       accounts: [
-        { address: A, backendId: 'hsm1', keyId: 'hsm1-0', status: 'active' },
-        { address: B, backendId: 'hsm1', keyId: 'hsm1-1', status: 'active' },
+        { address: A, backendId: 'hsm1', keyId: 'hsm1-0', status: 'active', transactionTypes: [0, 1, 2] },
+        { address: B, backendId: 'hsm1', keyId: 'hsm1-1', status: 'active', transactionTypes: [0, 1, 2] },
       ],
     });
     await waitFor('an accounts-changed event', async () => events.some((e) => e.added.includes(A) && e.added.includes(B)), 5_000, 20);
     expect(await bus.request(Routes.accountsResolve, { address: B.toUpperCase().replace('0X', '0x') })).toEqual({
-      account: { address: B, backendId: 'hsm1', keyId: 'hsm1-1', status: 'active' },
+      account: { address: B, backendId: 'hsm1', keyId: 'hsm1-1', status: 'active', transactionTypes: [0, 1, 2] },
     });
     expect(await bus.request(Routes.accountsResolve, { address: C })).toEqual({ account: null });
     const row = (await pg.query('SELECT label, first_seen_at, last_seen_at FROM accounts WHERE address = $1', [A])).rows[0];
@@ -151,15 +165,56 @@ describe('key-discovery (2 replicas, real Postgres and nats-server, signer listi
   });
 
   it('keeps the keys of an unhealthy backend as stale, and reactivates them when it recovers', async () => {
-    fixture.listing = { backends: [backend('hsm1', [], false), backend('vault', [C])] };
+    fixture.listing = { backends: [backend('hsm1', [], false), backend('vault', [C], true, legacyOnly)] };
     await waitFor('A stale and C active', async () => (await statusOf(A)) === 'stale' && (await statusOf(C)) === 'active', 5_000, 50);
     const listed = (await bus.request(Routes.accountsList, {})).accounts;
     expect(listed.map((a) => `${a.address}:${a.status}`)).toEqual([`${A}:stale`, `${C}:active`]);
-    expect((await bus.request(Routes.accountsResolve, { address: A })).account?.status).toBe('stale');
+    // The stale account keeps what it had (backend, key, types): a send still goes to its backend,
+    // where signer-service answers BackendUnavailable while it is down.
+    expect((await bus.request(Routes.accountsResolve, { address: A })).account).toEqual({ address: A, backendId: 'hsm1', keyId: 'hsm1-0', status: 'stale', transactionTypes: [0, 1, 2] });
+    // A legacy-only backend's key carries its types, so the gateway builds legacy for it.
+    expect((await bus.request(Routes.accountsResolve, { address: C })).account).toEqual({ address: C, backendId: 'vault', keyId: 'vault-0', status: 'active', transactionTypes: [0] });
+    await waitFor('health to show hsm1 down', async () => {
+      const body = (await (await fetch(`${replicas[0].httpUrl}/health`)).json()) as { backends: { backendId: string; healthy: boolean }[] };
+      return body.backends.some((b) => b.backendId === 'hsm1' && !b.healthy);
+    }, 5_000, 50);
+    const health = await (await fetch(`${replicas[0].httpUrl}/health`)).json();
+    expect(health).toMatchObject({
+      ok: true,
+      backends: [
+        { backendId: 'hsm1', kind: 'pkcs11', healthy: false, error: 'token not present', keys: 0 },
+        { backendId: 'vault', kind: 'vault-ethsign', healthy: true, keys: 1, transactionTypes: [0] },
+      ],
+      duplicates: [],
+    });
 
     fixture.listing = { backends: [backend('hsm1', [A, B]), backend('vault', [C])] };
     await waitFor('A active and B back', async () => (await statusOf(A)) === 'active' && (await statusOf(B)) === 'active', 5_000, 50);
     await waitFor('B announced again', async () => events.some((e) => e.added.includes(B)), 5_000, 20);
+  });
+
+  it('resolves an address listed by two backends to the first in listing order, and flags it in /health', async () => {
+    // vault listed first here: it wins for A although hsm1 served A before.
+    fixture.listing = { backends: [backend('vault', [C, A], true, legacyOnly), backend('hsm1', [A, B])] };
+    await waitFor('A served by vault', async () => (await bus.request(Routes.accountsResolve, { address: A })).account?.backendId === 'vault', 5_000, 50);
+    expect((await bus.request(Routes.accountsResolve, { address: A })).account).toEqual({ address: A, backendId: 'vault', keyId: 'vault-1', status: 'active', transactionTypes: [0] });
+    expect((await bus.request(Routes.accountsResolve, { address: B })).account?.backendId).toBe('hsm1');
+    await waitFor('both replicas to have polled the new listing', async () => replicas.every((r) => r.discovery.lastListing?.duplicates.length === 1), 5_000, 50);
+    for (const r of replicas) {
+      const health = await (await fetch(`${r.httpUrl}/health`)).json();
+      expect(health).toMatchObject({
+        ok: true,
+        backends: [
+          { backendId: 'vault', healthy: true, keys: 2 },
+          { backendId: 'hsm1', healthy: true, keys: 2 },
+        ],
+        duplicates: [{ address: A, backends: ['vault', 'hsm1'], chosen: 'vault' }],
+      });
+    }
+    // Order swapped: hsm1 wins again.
+    fixture.listing = { backends: [backend('hsm1', [A, B]), backend('vault', [C, A], true, legacyOnly)] };
+    await waitFor('A served by hsm1', async () => (await bus.request(Routes.accountsResolve, { address: A })).account?.backendId === 'hsm1', 5_000, 50);
+    expect((await bus.request(Routes.accountsResolve, { address: A })).account?.transactionTypes).toEqual([0, 1, 2]);
   });
 
   it('survives the signer disappearing again, keeping the last known accounts', async () => {
