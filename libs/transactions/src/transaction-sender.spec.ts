@@ -41,6 +41,8 @@ function serve<Req, Rep>(nc: NatsConnection, route: Route<Req, Rep>, handler: (r
 
 class ServiceFixtures {
   readonly wallets = new Map<string, BaseWallet>();
+  /** Signable types per account (as key-discovery carries them from the backend); absent: not sent. */
+  readonly types = new Map<string, Account['transactionTypes']>();
   readonly allocations: Array<{ address: string; nonce: number; fixedNonce?: number }> = [];
   readonly outcomes: RecordOutcomeRequest[] = [];
   /** When set, the signer fixture returns this instead of signing (to replay a transaction). */
@@ -55,7 +57,8 @@ class ServiceFixtures {
   ) {}
 
   account(address: string): Account {
-    return { address, backendId: 'fixture', keyId: address.slice(2, 8), status: 'active' };
+    const types = this.types.get(address);
+    return { address, backendId: 'fixture', keyId: address.slice(2, 8), status: 'active', ...(types ? { transactionTypes: types } : {}) };
   }
 
   start(options: { accounts?: boolean } = {}): this {
@@ -167,6 +170,25 @@ describe('TransactionSender and AccountDirectory (real anvil, private nats-serve
     it('a revert on estimate fails before any nonce is allocated', async () => {
       const before = fixtures.allocations.length;
       await expect(sender.sendTransaction({ from: wallet.address, data: '0x63deadbeef6000526004601cfd' })).rejects.toBeInstanceOf(ExecutionRevertedError);
+      expect(fixtures.allocations.length).toBe(before);
+    });
+
+    it('a legacy-only account (Vault ethsign) gets legacy EIP-155 by default; an explicit type 2 → -32602 before any nonce', async () => {
+      const legacy = await funded(anvil);
+      fixtures.wallets.set(legacy.address.toLowerCase(), legacy);
+      fixtures.types.set(legacy.address.toLowerCase(), [0]);
+      const result = await sender.send({ from: legacy.address, to, value: '0x5' });
+      expect(result.tx).toMatchObject({ type: 0, chainId: 31337 });
+      expect(result.tx?.maxFeePerGas).toBeUndefined();
+      const pooled = await anvil.rpc<{ type: string; v: string }>('eth_getTransactionByHash', [result.hash]);
+      expect(pooled.type).toBe('0x0');
+      expect([31337n * 2n + 35n, 31337n * 2n + 36n]).toContain(BigInt(pooled.v));
+
+      const before = fixtures.allocations.length;
+      const error = await sender.sendTransaction({ from: legacy.address, to, value: '0x5', type: '0x2' }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidParamsError);
+      expect((error as InvalidParamsError).code).toBe(-32602);
+      expect((error as Error).message).toMatch(/type 0x2 was asked.*only sign types 0x0/);
       expect(fixtures.allocations.length).toBe(before);
     });
 
