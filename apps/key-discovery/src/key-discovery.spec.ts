@@ -1,7 +1,7 @@
 import { connect, JSONCodec, type NatsConnection, type Subscription } from 'nats';
 import { Client } from 'pg';
 import { keyDiscoveryConfig, loadConfig } from '@hsm-signer/config';
-import { Events, Routes, Subjects, type AccountsChangedEvent, type BackendListing, type ListKeysReply } from '@hsm-signer/contracts';
+import { Events, Routes, Subjects, type AccountsChangedEvent, type BackendCapabilities, type BackendListing, type ListKeysReply } from '@hsm-signer/contracts';
 import { createLogger } from '@hsm-signer/logging';
 import { NatsBus } from '@hsm-signer/messaging';
 import { createTestDatabase, startNatsServer, waitFor, type NatsServer, type TestDatabase } from '@hsm-signer/testing';
@@ -14,8 +14,8 @@ jest.setTimeout(120_000);
 const A = '0x' + 'aa'.repeat(20);
 const B = '0x' + 'bb'.repeat(20);
 const C = '0x' + 'cc'.repeat(20);
-const caps = { signs: 'digest' as const, transactionTypes: [0, 1, 2] as (0 | 1 | 2)[] };
-const legacyOnly = { signs: 'transaction' as const, transactionTypes: [0] as (0 | 1 | 2)[] };
+const caps: BackendCapabilities = { signs: 'digest', transactionTypes: [0, 1, 2] };
+const legacyOnly: BackendCapabilities = { signs: 'transaction', transactionTypes: [0] };
 const backend = (backendId: string, keys: string[], healthy = true, capabilities = caps): BackendListing => ({
   backendId,
   kind: capabilities === legacyOnly ? 'vault-ethsign' : 'pkcs11',
