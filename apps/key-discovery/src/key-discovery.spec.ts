@@ -5,7 +5,9 @@ import { Events, Routes, Subjects, type AccountsChangedEvent, type BackendCapabi
 import { createLogger } from '@hsm-signer/logging';
 import { NatsBus } from '@hsm-signer/messaging';
 import { createTestDatabase, startNatsServer, waitFor, type NatsServer, type TestDatabase } from '@hsm-signer/testing';
+import pino from 'pino';
 import { startKeyDiscovery, type KeyDiscoveryService } from './app';
+import { KeyDiscovery } from './discovery';
 import { summariseListing } from './listing';
 
 // Real Postgres / NATS / anvil on a shared 2-core machine: allow for slow moments.
@@ -211,6 +213,13 @@ describe('key-discovery (2 replicas, real Postgres and nats-server, signer listi
         duplicates: [{ address: A, backends: ['vault', 'hsm1'], chosen: 'vault' }],
       });
     }
+    // Flagged in the logs too (a poller of its own with a captured log; same registry and signer).
+    const lines: Record<string, unknown>[] = [];
+    const capture = pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const poller = new KeyDiscovery(bus, replicas[0].registry, 60_000, capture);
+    expect((await poller.pollOnce()).ok).toBe(true);
+    expect(lines).toContainEqual(expect.objectContaining({ level: 40, address: A, backends: ['vault', 'hsm1'], chosen: 'vault', msg: expect.stringMatching(/listed by several backends/) }));
+
     // Order swapped: hsm1 wins again.
     fixture.listing = { backends: [backend('hsm1', [A, B]), backend('vault', [C, A], true, legacyOnly)] };
     await waitFor('A served by hsm1', async () => (await bus.request(Routes.accountsResolve, { address: A })).account?.backendId === 'hsm1', 5_000, 50);
