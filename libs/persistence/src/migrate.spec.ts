@@ -235,7 +235,7 @@ describe('the schema the migrations build matches schema.prisma (every model thr
       BigInt: ['bigint'],
       String: ['text', 'character varying', 'uuid'],
       DateTime: ['timestamp with time zone'],
-      Int: ['integer'],
+      Int: ['integer', 'smallint'],
       Json: ['jsonb'],
       Decimal: ['numeric'],
     };
@@ -246,8 +246,11 @@ describe('the schema the migrations build matches schema.prisma (every model thr
         expected.set(`${m.dbName ?? name}.${f.dbName ?? f.name}`, f.kind === 'enum' ? ['USER-DEFINED'] : pgType[f.type]);
       }
     }
+    // A list field (Int[]) is an ARRAY column: compare its element type (udt_name _int2 → smallint).
     const columns = await prisma.$queryRaw<{ table_name: string; column_name: string; data_type: string }[]>`
-      SELECT table_name, column_name, data_type FROM information_schema.columns
+      SELECT table_name, column_name,
+             CASE WHEN data_type = 'ARRAY' THEN format_type((SELECT typelem FROM pg_type WHERE typname = udt_name), NULL) ELSE data_type END AS data_type
+      FROM information_schema.columns
       WHERE table_schema = 'public' AND table_name <> '_prisma_migrations'`;
     const actual = new Map(columns.map((c) => [`${c.table_name}.${c.column_name}`, c.data_type]));
     expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
