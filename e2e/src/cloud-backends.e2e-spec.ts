@@ -16,6 +16,8 @@ import {
   waitFor,
   type StackOptions,
 } from '@hsm-signer/testing';
+import { Routes } from '@hsm-signer/contracts';
+import { NatsBus } from '@hsm-signer/messaging';
 import { COUNTER_ABI, COUNTER_BYTECODE } from './support/counter';
 import { sortedLower, useStack } from './support/stack';
 
@@ -105,7 +107,8 @@ describe('every backend at once through the rpc-gateway', () => {
   it('one run, one send from each of the four backends (SoftHSM2, Azure, Vault, KMS), all mined with the right from', async () => {
     const senders = [getAddress(stack().addresses[0]), cloud.azure, cloud.vault, cloud.kms];
     const sent = await Promise.all(
-      senders.map(async (from) => (await provider.getSigner(from)).sendTransaction({ to: recipient, value: 7n, ...(from === cloud.vault ? { type: 0 } : {}) })),
+      // No type anywhere: the gateway picks type 2 for the digest signers and legacy for Vault's key.
+      senders.map(async (from) => (await provider.getSigner(from)).sendTransaction({ to: recipient, value: 7n })),
     );
     for (const [i, tx] of sent.entries()) {
       expect((await tx.wait())?.status).toBe(1);
@@ -126,9 +129,17 @@ describe('every backend at once through the rpc-gateway', () => {
     expect(getAddress((await onChain(deployed!.hash)).from)).toBe(from);
   });
 
-  it('vault: a legacy value transfer and a legacy contract deploy mine with the right from', async () => {
+  it('vault: with no type asked, a value transfer and a contract deploy mine as legacy EIP-155 with the right from', async () => {
+    // key-discovery carries the backend's types (vault-ethsign: [0]) on the account.
+    const bus = await NatsBus.connect({ servers: stack().natsUrl, name: 'cloud-backends-e2e', requestTimeoutMs: 5_000 });
+    try {
+      const { account } = await bus.request(Routes.accountsResolve, { address: cloud.vault.toLowerCase() });
+      expect(account).toMatchObject({ backendId: 'vault', status: 'active', transactionTypes: [0] });
+    } finally {
+      await bus.close();
+    }
     const signer = await provider.getSigner(cloud.vault);
-    const tx = await signer.sendTransaction({ to: recipient, value: 2_000n, type: 0 });
+    const tx = await signer.sendTransaction({ to: recipient, value: 2_000n });
     expect((await tx.wait())?.status).toBe(1);
     const mined = await onChain(tx.hash);
     expect(getAddress(mined.from)).toBe(cloud.vault);
@@ -136,10 +147,16 @@ describe('every backend at once through the rpc-gateway', () => {
     // EIP-155: v = chainId·2 + 35 + recovery id.
     expect([31337n * 2n + 35n, 31337n * 2n + 36n]).toContain(BigInt(mined.v));
 
-    const contract = (await new ContractFactory(COUNTER_ABI, COUNTER_BYTECODE, signer).deploy(2n, 'vault', { type: 0 })) as Contract;
+    const contract = (await new ContractFactory(COUNTER_ABI, COUNTER_BYTECODE, signer).deploy(2n, 'vault')) as Contract;
     const deployed = await contract.deploymentTransaction()!.wait();
     expect(deployed?.status).toBe(1);
-    expect(getAddress((await onChain(deployed!.hash)).from)).toBe(cloud.vault);
+    const minedDeploy = await onChain(deployed!.hash);
+    expect(getAddress(minedDeploy.from)).toBe(cloud.vault);
+    expect(Number(minedDeploy.type)).toBe(0);
+    // An explicit legacy type still works.
+    const explicit = await signer.sendTransaction({ to: recipient, value: 3n, type: 0 });
+    expect(Number((await onChain(explicit.hash)).type)).toBe(0);
+    expect((await explicit.wait())?.status).toBe(1);
   });
 
   it('vault: asking for type 2 gives a clear unsupported-transaction error and sends nothing', async () => {
@@ -150,7 +167,8 @@ describe('every backend at once through the rpc-gateway', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_sendTransaction', params: [{ from: cloud.vault, to: recipient, value: '0x1', type: '0x2' }] }),
     });
     const body = (await res.json()) as { error?: { code: number; message: string } };
-    expect(body.error?.message).toMatch(/type 2|legacy/i);
+    expect(body.error?.code).toBe(-32602);
+    expect(body.error?.message).toMatch(/type 0x2 was asked.*can only sign types 0x0 \(legacy/i);
     expect(vault.signRequests.length).toBe(before);
   });
 
@@ -193,6 +211,16 @@ describe('every backend at once through the rpc-gateway', () => {
     const body = (await res.json()) as { error?: { code: number; message: string } };
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(body.error?.message).toMatch(/unavailable/i);
+
+    // key-discovery keeps its account as stale (still listed), and reports the backend down.
+    type DiscoveryHealth = { backends: { backendId: string; healthy: boolean; keys: number }[]; duplicates: unknown[] };
+    const discoveryHealth = async () => (await (await fetch(`${stack().services['key-discovery'][0].url}/health`)).json()) as DiscoveryHealth;
+    await waitFor('key-discovery to see azure down', async () => (await discoveryHealth()).backends.some((b) => b.backendId === 'azure' && !b.healthy), 30_000, 200);
+    const health = await discoveryHealth();
+    expect(health.backends.find((b) => b.backendId === 'azure')).toMatchObject({ healthy: false, keys: 0 });
+    expect(health.backends.find((b) => b.backendId === 'kms')).toMatchObject({ healthy: true, keys: 1 });
+    expect(health.duplicates).toEqual([]);
+    expect(sortedLower((await provider.listAccounts()).map((s) => s.address))).toContain(cloud.azure.toLowerCase());
 
     const other = await (await provider.getSigner(cloud.kms)).sendTransaction({ to: recipient, value: 1n });
     expect((await other.wait())?.status).toBe(1);
