@@ -291,6 +291,17 @@ describe('nonce-service transaction lifecycle (tracker, outbox, operator view; r
     await waitStatus(a.transactionId, ['mined', 'confirmed'], 20_000);
   });
 
+  it('takes back a reaped transaction whose late `submitted` arrives while its nonce is still free', async () => {
+    const { wallet, address } = await newWallet();
+    const a = await allocate(address);
+    await waitStatus(a.transactionId, ['abandoned'], 10_000); // nothing at this nonce on the node: reaped
+    // The gateway had been stalled, not dead: it broadcasts now and reports late.
+    const { hash } = await sendAt(wallet, a);
+    await waitStatus(a.transactionId, ['mined', 'confirmed']);
+    expect(await row(a.transactionId)).toMatchObject({ hash, error: null });
+    expect((await allocate(address)).nonce).toBe(a.nonce + 1);
+  });
+
   it('shows an account and its recent transactions, and resyncs it with the chain on request', async () => {
     const { wallet, address } = await newWallet();
     const a = await allocate(address);

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { Routes, type KeyRef, type UnsignedTransaction } from '@hsm-signer/contracts';
 import { NonceTooLowError, TransactionAlreadyKnownError, type NodeError } from '@hsm-signer/ethereum';
 import type { NatsBus } from '@hsm-signer/messaging';
-import type { AccountLease, LifecycleLedger, NonceLedger, OpenTransaction, ReceiptRecord } from '@hsm-signer/persistence';
+import { LEASE_EXPIRED_ERROR, type AccountLease, type LifecycleLedger, type NonceLedger, type OpenTransaction, type ReceiptRecord } from '@hsm-signer/persistence';
 import { bumpTransaction, feeOf, gapFillTransaction, unsignedFromFields, type BumpPolicy, type MarketFees } from './fees';
 import type { ChainReader, RawReceipt } from './node-client';
 import { decodeRawTransaction } from './raw-transaction';
@@ -147,7 +147,7 @@ export class Tracker {
         // it is already consumed (released as not reusable). A slot above the pending count may
         // hold a queued broadcast we cannot see; it waits until the slots below it are settled.
         if (tx.nonce !== pending && tx.nonce >= mined) continue;
-        const released = await this.ledger.release(tx.id, 'abandoned', 'nonce lease expired before the transaction was submitted', mined);
+        const released = await this.ledger.release(tx.id, 'abandoned', LEASE_EXPIRED_ERROR, mined);
         if (released.kind === 'ok') {
           this.stats.reaped++;
           this.logger.info({ chainId, address, nonce: tx.nonce, transactionId: tx.id, reusable: released.reusable }, 'nonce lease expired: released');

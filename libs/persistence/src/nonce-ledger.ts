@@ -77,6 +77,9 @@ export interface SubmittedRecord {
   rawChainId?: number;
 }
 
+/** The error the tracker's reaper records on a nonce whose lease expired (a late `submitted` revives it). */
+export const LEASE_EXPIRED_ERROR = 'nonce lease expired before the transaction was submitted';
+
 export interface NonceLedgerOptions {
   /** How long an allocated, unsubmitted nonce belongs to its caller before it counts as a hole (issue 3). */
   leaseMs: number;
@@ -216,8 +219,21 @@ WHERE id = ${transactionId}::uuid
   AND (${record.rawChainId ?? null}::bigint IS NULL OR chain_id = ${record.rawChainId ?? null}::bigint)
 RETURNING chain_id, from_address, nonce`;
     if (rows[0]) return okOutcome(rows[0]);
-    const current = await this.current(transactionId);
+    let current = await this.current(transactionId);
     if (!current) return { kind: 'not-found' };
+    // Reaped while its gateway could not report (NATS/Postgres down, a stall), yet it was sent: take
+    // it back when its nonce is still free (migration 20261124060000_revive_reaped).
+    if (
+      current.status === 'abandoned' &&
+      (record.rawNonce === undefined || BigInt(record.rawNonce) === current.nonce) &&
+      (record.rawChainId === undefined || BigInt(record.rawChainId) === current.chain_id)
+    ) {
+      const revived = await this.prisma.$queryRaw<{ o_chain_id: bigint; o_from_address: string; o_nonce: bigint }[]>`
+SELECT o_chain_id, o_from_address, o_nonce FROM hsm_revive_submitted(${transactionId}::uuid, ${record.hash}::text, ${record.raw ?? null}::text,
+  ${record.type ?? null}::int, ${fields}::jsonb, ${LEASE_EXPIRED_ERROR}::text)`;
+      if (revived[0]) return okOutcome({ chain_id: revived[0].o_chain_id, from_address: revived[0].o_from_address, nonce: revived[0].o_nonce });
+      current = (await this.current(transactionId)) ?? current;
+    }
     if (['mined', 'confirmed', 'failed'].includes(current.status)) return okOutcome(current);
     if (record.rawNonce !== undefined && BigInt(record.rawNonce) !== current.nonce) {
       return { kind: 'conflict', status: current.status, reason: `the raw transaction has nonce ${record.rawNonce}, the ledger allocated ${current.nonce}` };
