@@ -300,7 +300,24 @@ export class TransactionSender {
       await this.options.bus.request(Routes.nonceRecordOutcome, request);
     } catch (error) {
       this.logger.error({ transactionId: request.transactionId, outcome: request.outcome, hash: request.hash, err: error instanceof Error ? error.message : String(error) }, 'could not record the send outcome with nonce-service');
+      // A sent transaction the ledger never hears of loses its nonce lease and its hash; keep trying
+      // in the background while NATS / nonce-service come back (a late `submitted` is taken back).
+      if (request.outcome === 'submitted' && !(error instanceof RemoteServiceError)) this.retryRecord(request, 1);
     }
+  }
+
+  /** Background retries of a `submitted` record, backing off 1 s … 32 s (about a minute in all). */
+  private retryRecord(request: RecordOutcomeRequest, attempt: number): void {
+    if (attempt > 6) return;
+    const timer = setTimeout(() => {
+      this.options.bus.request(Routes.nonceRecordOutcome, request).then(
+        () => this.logger.warn({ transactionId: request.transactionId, attempt }, 'send outcome recorded on retry'),
+        (error: unknown) => {
+          if (!(error instanceof RemoteServiceError)) this.retryRecord(request, attempt + 1);
+        },
+      );
+    }, 500 * 2 ** attempt);
+    timer.unref();
   }
 
   private async call<T>(fn: () => Promise<T>): Promise<T> {
