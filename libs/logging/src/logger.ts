@@ -1,12 +1,12 @@
 import type { LoggerService } from '@nestjs/common';
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 
 /**
  * One structured logger per process (pino, JSON to stdout). Anything that could carry a secret is
  * redacted by path, and callers log error *messages*, never request payloads with credentials.
  */
-export function createLogger(name: string, level = process.env.LOG_LEVEL ?? 'info'): Logger {
-  return pino({
+export function createLogger(name: string, level = process.env.LOG_LEVEL ?? 'info', destination?: DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
     name,
     level,
     base: { app: name, pid: process.pid },
@@ -14,7 +14,8 @@ export function createLogger(name: string, level = process.env.LOG_LEVEL ?? 'inf
       paths: ['pin', '*.pin', 'password', '*.password', 'token', '*.token', 'secret', '*.secret', 'clientSecret', '*.clientSecret', 'databaseUrl', '*.databaseUrl', 'authorization', '*.authorization'],
       censor: '[redacted]',
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** Adapts pino to NestJS's LoggerService so framework messages land in the same JSON stream. */
