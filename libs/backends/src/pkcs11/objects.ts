@@ -67,18 +67,47 @@ function readPublic(p: pkcs11js.PKCS11, session: Handle, handle: Handle): { id: 
   return { id, label, point: attrs[2].value as Buffer };
 }
 
-function findPrivate(p: pkcs11js.PKCS11, session: Handle, id: Buffer, label: string | undefined): Handle | undefined {
-  const base: pkcs11js.Template = [
-    { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
-    { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_EC },
-    { type: pkcs11js.CKA_SIGN, value: true },
-  ];
-  const byId = id.length ? findAll(p, session, [...base, { type: pkcs11js.CKA_ID, value: id }]) : [];
-  if (byId.length === 1) return byId[0];
-  if (!label) return undefined;
-  // No ID, or an ID shared by several keys: narrow by label too (labels need not be unique either).
-  const byLabel = findAll(p, session, [...base, ...(id.length ? [{ type: pkcs11js.CKA_ID, value: id }] : []), { type: pkcs11js.CKA_LABEL, value: label }]);
-  return byLabel.length === 1 ? byLabel[0] : undefined;
+const PRIVATE_SIGNING_EC: pkcs11js.Template = [
+  { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
+  { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_EC },
+  { type: pkcs11js.CKA_SIGN, value: true },
+];
+
+/** Finds a public key's private half: by CKA_ID when unique, else narrowed by label too. */
+type PrivateFinder = (id: Buffer, label: string | undefined) => Handle | undefined;
+
+/** One search per public key: fine for a single key (a selector), quadratic for a whole token. */
+function searchingFinder(p: pkcs11js.PKCS11, session: Handle): PrivateFinder {
+  return (id, label) => {
+    const byId = id.length ? findAll(p, session, [...PRIVATE_SIGNING_EC, { type: pkcs11js.CKA_ID, value: id }]) : [];
+    if (byId.length === 1) return byId[0];
+    if (!label) return undefined;
+    // No ID, or an ID shared by several keys: narrow by label too (labels need not be unique either).
+    const byLabel = findAll(p, session, [...PRIVATE_SIGNING_EC, ...(id.length ? [{ type: pkcs11js.CKA_ID, value: id }] : []), { type: pkcs11js.CKA_LABEL, value: label }]);
+    return byLabel.length === 1 ? byLabel[0] : undefined;
+  };
+}
+
+/**
+ * For listing a whole token: ONE search for every private signing EC key, then pairing in memory.
+ * SoftHSM2 re-checks every object file on each C_FindObjects, so a search per public key made a
+ * 100-key listing take ~670 ms of blocked event loop against ~34 ms this way (bench/README.md).
+ */
+function indexedFinder(p: pkcs11js.PKCS11, session: Handle): PrivateFinder {
+  const privates = findAll(p, session, PRIVATE_SIGNING_EC).map((handle) => {
+    const attrs = p.C_GetAttributeValue(session, handle, [{ type: pkcs11js.CKA_ID }, { type: pkcs11js.CKA_LABEL }]);
+    const id = (attrs[0].value as Buffer | undefined) ?? Buffer.alloc(0);
+    const labelBytes = attrs[1].value as Buffer | undefined;
+    return { handle, idHex: id.toString('hex'), label: labelBytes && labelBytes.length ? labelBytes.toString('utf8') : undefined };
+  });
+  return (id, label) => {
+    const idHex = id.toString('hex');
+    const byId = id.length ? privates.filter((k) => k.idHex === idHex) : [];
+    if (byId.length === 1) return byId[0].handle;
+    if (!label) return undefined;
+    const byLabel = (id.length ? byId : privates).filter((k) => k.label === label);
+    return byLabel.length === 1 ? byLabel[0].handle : undefined;
+  };
 }
 
 export interface EnumerateResult {
@@ -92,6 +121,7 @@ export function enumerateKeys(p: pkcs11js.PKCS11, session: Handle, labelPrefix?:
   const keys: TokenKey[] = [];
   const skipped: EnumerateResult['skipped'] = [];
   const seen = new Set<string>();
+  const findPrivate = selector ? searchingFinder(p, session) : indexedFinder(p, session);
   for (const handle of findAll(p, session, secp256k1PublicTemplate(selector ? selectorTemplate(selector) : []))) {
     const pub = readPublic(p, session, handle);
     if (labelPrefix && !(pub.label ?? '').startsWith(labelPrefix)) continue;
@@ -111,7 +141,7 @@ export function enumerateKeys(p: pkcs11js.PKCS11, session: Handle, labelPrefix?:
       skipped.push({ keyId, label: pub.label, reason: `unreadable CKA_EC_POINT: ${(error as Error).message}` });
       continue;
     }
-    const privateHandle = findPrivate(p, session, pub.id, pub.label);
+    const privateHandle = findPrivate(pub.id, pub.label);
     if (!privateHandle) {
       skipped.push({ keyId, label: pub.label, reason: 'no unique signing private key with the same CKA_ID / label' });
       continue;
