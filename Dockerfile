@@ -13,7 +13,9 @@ COPY package.json package-lock.json ./
 COPY scripts/prisma-generate.mjs scripts/prisma-generate.mjs
 COPY libs/persistence/prisma libs/persistence/prisma
 COPY libs/persistence/prisma.config.ts libs/persistence/prisma.config.ts
-RUN npm ci --no-audit --no-fund
+# npm ci when the lock matches this platform's optional packages; npm install reconciles it otherwise
+# (the same fallback scripts/ensure-env.mjs uses).
+RUN npm ci --no-audit --no-fund || npm install --no-audit --no-fund
 
 # --- build all apps ---------------------------------------------------------------------------
 FROM deps AS build
