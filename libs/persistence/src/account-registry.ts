@@ -64,7 +64,9 @@ up AS (
     label = EXCLUDED.label,
     transaction_types = EXCLUDED.transaction_types,
     status = 'active',
-    last_seen_at = now(),
+    -- now() is this transaction's start: with several replicas it can predate the row another replica
+    -- just inserted, so never move last_seen_at behind first_seen_at or backwards.
+    last_seen_at = GREATEST(now(), a.first_seen_at, a.last_seen_at),
     updated_at = CASE WHEN a.status <> 'active' OR a.backend_id <> EXCLUDED.backend_id OR a.key_id <> EXCLUDED.key_id THEN now() ELSE a.updated_at END
   RETURNING a.address
 ),
