@@ -1,3 +1,4 @@
+import { PeriodicTask } from './periodic-task';
 import { headers as natsHeaders, JSONCodec, type NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import type { LifecycleLedger } from '@hsm-signer/persistence';
@@ -23,9 +24,7 @@ const codec = JSONCodec<unknown>();
  */
 export class OutboxRelay {
   readonly stats = { published: 0, failures: 0 };
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private stopped = false;
+  private task?: PeriodicTask;
   private streamReady = false;
   private lastPrune = 0;
 
@@ -37,26 +36,16 @@ export class OutboxRelay {
   ) {}
 
   start(): void {
-    const loop = () => {
-      if (this.stopped) return;
-      this.running = this.relayOnce()
-        .then(() => undefined)
-        .catch((error) => {
-          this.stats.failures++;
-          this.streamReady = false;
-          this.logger.warn({ err: (error as Error).message }, 'outbox relay round failed; retrying');
-        })
-        .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(loop, this.options.intervalMs);
-        });
-    };
-    this.timer = setTimeout(loop, 0);
+    this.task = new PeriodicTask(() => this.relayOnce(), this.options.intervalMs, (error) => {
+      this.stats.failures++;
+      this.streamReady = false;
+      this.logger.warn({ err: (error as Error).message }, 'outbox relay round failed; retrying');
+    });
+    this.task.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await this.task?.stop();
   }
 
   /** Creates the stream when absent (subjects hsm.v1.tx.>, 2-minute duplicate window). */

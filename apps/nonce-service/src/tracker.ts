@@ -1,3 +1,4 @@
+import { PeriodicTask } from './periodic-task';
 import type { Logger } from 'pino';
 import { Routes, type KeyRef, type UnsignedTransaction } from '@hsm-signer/contracts';
 import { NonceTooLowError, TransactionAlreadyKnownError, type NodeError } from '@hsm-signer/ethereum';
@@ -49,9 +50,7 @@ export interface TrackerStats {
  */
 export class Tracker {
   readonly stats: TrackerStats = { rounds: 0, reaped: 0, mined: 0, confirmed: 0, reorged: 0, resent: 0, replaced: 0, gapFilled: 0, superseded: 0, errors: 0 };
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private stopped = false;
+  private task?: PeriodicTask;
   private readonly keys = new Map<string, { key: KeyRef; at: number }>();
   /** Head block hash per account at its last round (receipts of mined transactions are re-read on change). */
   private readonly heads = new Map<string, string>();
@@ -66,24 +65,15 @@ export class Tracker {
   ) {}
 
   start(): void {
-    const loop = () => {
-      if (this.stopped) return;
-      this.running = this.round()
-        .catch((error) => {
-          this.stats.errors++;
-          this.logger.warn({ err: (error as Error).message }, 'tracker round failed; retrying next round');
-        })
-        .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(loop, this.options.intervalMs);
-        });
-    };
-    this.timer = setTimeout(loop, 0);
+    this.task = new PeriodicTask(() => this.round(), this.options.intervalMs, (error) => {
+      this.stats.errors++;
+      this.logger.warn({ err: (error as Error).message }, 'tracker round failed; retrying next round');
+    });
+    this.task.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await this.task?.stop();
     await this.lifecycle.releaseAccounts(this.options.owner).catch(() => undefined);
   }
 
