@@ -5,3 +5,4 @@ export * from './messages/signer';
 export * from './messages/nonce';
 export * from './messages/accounts';
 export * from './routes';
+export * from './batch';

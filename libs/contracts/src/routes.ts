@@ -1,5 +1,6 @@
 import { Subjects } from './subjects';
 import type { Parser } from './validate';
+import { batchRoute } from './batch';
 import * as signer from './messages/signer';
 import * as nonce from './messages/nonce';
 import * as accounts from './messages/accounts';
@@ -28,6 +29,13 @@ export const Routes = {
   nonceRecordOutcome: route(Subjects.nonceRecordOutcome, nonce.parseRecordOutcomeRequest, nonce.parseRecordOutcomeReply),
   accountsList: route(Subjects.accountsList, accounts.parseAccountsListRequest, accounts.parseAccountsListReply),
   accountsResolve: route(Subjects.accountsResolve, accounts.parseAccountsResolveRequest, accounts.parseAccountsResolveReply),
+} as const;
+
+/** The hot-path routes in batched form (batch.ts): what the gateways send; the single routes stay for everything else. */
+export const BatchRoutes = {
+  signerSignTransaction: batchRoute(Subjects.signerSignTransactionBatch, Routes.signerSignTransaction),
+  nonceAllocate: batchRoute(Subjects.nonceAllocateBatch, Routes.nonceAllocate),
+  nonceRecordOutcome: batchRoute(Subjects.nonceRecordOutcomeBatch, Routes.nonceRecordOutcome),
 } as const;
 
 export const Events = {

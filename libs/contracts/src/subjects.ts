@@ -5,12 +5,18 @@
 export const Subjects = {
   /** request/reply, queue group {@link QueueGroups.signer}: sign an unsigned transaction. */
   signerSignTransaction: 'hsm.v1.signer.sign-transaction',
+  /** request/reply, queue group signer: many sign-transaction requests in one message (batch.ts). */
+  signerSignTransactionBatch: 'hsm.v1.signer.sign-transaction-batch',
   /** request/reply, queue group signer: list every key of every configured backend. */
   signerListKeys: 'hsm.v1.signer.list-keys',
   /** request/reply, queue group nonce-service: allocate the next nonce for (chainId, address). */
   nonceAllocate: 'hsm.v1.nonce.allocate',
+  /** request/reply, queue group nonce-service: many allocate requests in one message (batch.ts). */
+  nonceAllocateBatch: 'hsm.v1.nonce.allocate-batch',
   /** request/reply, queue group nonce-service: record the outcome of an allocated transaction. */
   nonceRecordOutcome: 'hsm.v1.nonce.record-outcome',
+  /** request/reply, queue group nonce-service: many record-outcome requests in one message (batch.ts). */
+  nonceRecordOutcomeBatch: 'hsm.v1.nonce.record-outcome-batch',
   /** request/reply, queue group key-discovery: the current account list. */
   accountsList: 'hsm.v1.accounts.list',
   /** request/reply, queue group key-discovery: one account by address. */

@@ -1,7 +1,19 @@
 import { connect, JSONCodec, ErrorCode as NatsErrorCode, type NatsConnection, type Subscription, NatsError } from 'nats';
-import { ContractViolationError, ErrorCode, isWireError, type EventRoute, type Route, type WireError } from '@hsm-signer/contracts';
+import {
+  ContractViolationError,
+  ErrorCode,
+  isWireError,
+  parseBatchReply,
+  parseBatchResult,
+  type BatchReplyEnvelope,
+  type BatchRoute,
+  type EventRoute,
+  type Route,
+  type WireError,
+} from '@hsm-signer/contracts';
 import { wrapEvent, wrapRequest, type NestReplyEnvelope } from './envelope';
 import { MessagingUnavailableError, NoRespondersError, RemoteServiceError, RequestTimeoutError } from './errors';
+import { RequestCoalescer } from './request-coalescer';
 
 const codec = JSONCodec<unknown>();
 
@@ -21,6 +33,8 @@ export interface NatsBusOptions {
  * publish/subscribe. Replies are validated with the route's parser on receipt.
  */
 export class NatsBus {
+  private readonly coalescers = new Map<string, RequestCoalescer<unknown, unknown>>();
+
   private constructor(
     readonly connection: NatsConnection,
     private readonly defaultTimeoutMs: number,
@@ -60,6 +74,30 @@ export class NatsBus {
       }
       throw error;
     }
+  }
+
+  /**
+   * Like {@link request}, but the request travels in one batch message with every other request of
+   * the same route made during this event-loop turn (contracts batch.ts). The caller sees exactly
+   * what {@link request} would give it: its own reply, or its own error (RemoteServiceError), or the
+   * transport error of the whole message (NoResponders, RequestTimeout, MessagingUnavailable).
+   */
+  requestBatched<Req, Rep>(route: BatchRoute<Req, Rep>, payload: Req): Promise<Rep> {
+    let coalescer = this.coalescers.get(route.subject) as RequestCoalescer<Req, Rep> | undefined;
+    if (!coalescer) {
+      coalescer = new RequestCoalescer<Req, Rep>((items) => this.sendBatch(route, items));
+      this.coalescers.set(route.subject, coalescer as RequestCoalescer<unknown, unknown>);
+    }
+    return coalescer.submit(payload);
+  }
+
+  private async sendBatch<Req, Rep>(route: BatchRoute<Req, Rep>, items: Req[]): Promise<Array<Rep | Error>> {
+    const envelopeRoute: Route<{ items: Req[] }, BatchReplyEnvelope> = { subject: route.subject, request: (v) => v as { items: Req[] }, reply: (v) => parseBatchReply(v, items.length) };
+    const envelope = await this.request(envelopeRoute, { items });
+    return envelope.results.map((result, i) => {
+      const parsed = parseBatchResult(route, result, i);
+      return 'ok' in parsed ? parsed.ok : new RemoteServiceError(route.item.subject, parsed.err.code, parsed.err.message);
+    });
   }
 
   publish<E>(event: EventRoute<E>, payload: E): void {
