@@ -76,6 +76,11 @@ export class NonceAllocator {
     throw new ServiceError(ErrorCode.NonceConflict, `request id ${request.requestId} is still being sent by an earlier call (transaction ${transactionId}); retry later`);
   }
 
+  /** Many outcomes at once (the batched route): one result or error per request, in order. */
+  async recordOutcomes(requests: RecordOutcomeRequest[]): Promise<Array<RecordOutcomeReply | Error>> {
+    return Promise.all(requests.map((r) => this.recordOutcome(r).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))));
+  }
+
   async recordOutcome(request: RecordOutcomeRequest): Promise<RecordOutcomeReply> {
     let result: OutcomeResult;
     if (request.outcome === 'signed') {

@@ -1,8 +1,8 @@
 import { Controller, Get, HttpCode, HttpException, HttpStatus, Inject, Param, Post } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import type { Logger } from 'pino';
-import { Routes, Subjects } from '@hsm-signer/contracts';
-import { handleRpc } from '@hsm-signer/messaging';
+import { BatchRoutes, Routes, Subjects } from '@hsm-signer/contracts';
+import { eachRequest, handleRpc, handleRpcBatch } from '@hsm-signer/messaging';
 import type { LifecycleLedger, PrismaClient } from '@hsm-signer/persistence';
 import { NonceAllocator } from './nonce-allocator';
 import type { Tracker } from './tracker';
@@ -35,6 +35,18 @@ export class NonceController {
   @MessagePattern(Subjects.nonceRecordOutcome)
   recordOutcome(@Payload() payload: unknown) {
     return handleRpc(Routes.nonceRecordOutcome, payload, (request) => this.allocator.recordOutcome(request), this.onUnexpected);
+  }
+
+  /** The gateways' hot path: a turn's allocations in one message; per account they coalesce into one statement (NonceAllocator). */
+  @MessagePattern(Subjects.nonceAllocateBatch)
+  allocateBatch(@Payload() payload: unknown) {
+    return handleRpcBatch(BatchRoutes.nonceAllocate, payload, eachRequest((request) => this.allocator.allocate(request)), this.onUnexpected);
+  }
+
+  /** The gateways' hot path: a turn's outcomes in one message; the `submitted` ones in one statement. */
+  @MessagePattern(Subjects.nonceRecordOutcomeBatch)
+  recordOutcomeBatch(@Payload() payload: unknown) {
+    return handleRpcBatch(BatchRoutes.nonceRecordOutcome, payload, (requests) => this.allocator.recordOutcomes(requests), this.onUnexpected);
   }
 
   /** Operator view (issue 3 scope 8): the account's counter, chain floor, tracker lease, holes and last 50 transactions. */

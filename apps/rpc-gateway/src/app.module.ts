@@ -7,6 +7,8 @@ class GatewayShutdown implements OnApplicationShutdown {
   constructor(@Inject(GATEWAY) private readonly gateway: GatewayContext) {}
   async onApplicationShutdown(): Promise<void> {
     this.gateway.accounts.stop();
+    // `submitted` records still in flight go out before the connection closes.
+    await this.gateway.sender.flush();
     await this.gateway.bus.close();
   }
 }

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Events, Routes, type Account, type RecordOutcomeRequest, type Route, type UnsignedTransaction } from '@hsm-signer/contracts';
 import { loadConfig, rpcGatewayConfig } from '@hsm-signer/config';
 import { createLogger } from '@hsm-signer/logging';
-import { castBinary, freePort, startAnvil, waitFor, startNatsServer, type AnvilNode, type NatsServer } from '@hsm-signer/testing';
+import { castBinary, freePort, serveFixture, startAnvil, waitFor, startNatsServer, type AnvilNode, type NatsServer } from '@hsm-signer/testing';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { JsonRpcProvider, Wallet, keccak256, type BaseWallet } from 'ethers';
@@ -31,22 +31,9 @@ interface Fixtures {
   subs: Map<string, Subscription>;
 }
 
-/** Answers one route like a Nest @MessagePattern handler would: {id, response} or {id, err}. */
+/** Answers one route (and its batched form) like a Nest @MessagePattern handler would (libs/testing serveFixture). */
 function serve<Req, Rep>(nc: NatsConnection, route: Route<Req, Rep>, handler: (req: Req) => Rep | Promise<Rep> | 'never-answer'): Subscription {
-  return nc.subscribe(route.subject, {
-    callback: (_err, msg) => {
-      const envelope = codec.decode(msg.data) as { id: string; data: unknown };
-      void (async () => {
-        try {
-          const reply = await handler(route.request(envelope.data));
-          if (reply === 'never-answer') return;
-          msg.respond(codec.encode({ id: envelope.id, response: reply, isDisposed: true }));
-        } catch (error) {
-          msg.respond(codec.encode({ id: envelope.id, err: { code: 'HSM99999', message: (error as Error).message }, isDisposed: true }));
-        }
-      })();
-    },
-  });
+  return serveFixture(nc, route, handler) as Subscription;
 }
 
 function startFixtures(nc: NatsConnection, anvil: AnvilNode, wallets: BaseWallet[]): Fixtures {
@@ -433,7 +420,7 @@ describe('rpc-gateway (in-process, real anvil + private nats-server, service FIX
         const { status, body, elapsedMs } = await send({ from: alice.address, to: stranger, value: '0x1' });
         expect(status).toBe(503);
         expect(body.error.code).toBe(-32000);
-        expect(body.error.message).toBe('signer-service is not available: nothing answers on hsm.v1.signer.sign-transaction (is it running?)');
+        expect(body.error.message).toBe('signer-service is not available: nothing answers on hsm.v1.signer.sign-transaction-batch (is it running?)');
         expect(elapsedMs).toBeLessThan(NATS_TIMEOUT_MS);
         expect(fixtures.outcomes.at(-1)).toMatchObject({ outcome: 'abandoned' });
       } finally {
@@ -447,7 +434,7 @@ describe('rpc-gateway (in-process, real anvil + private nats-server, service FIX
       try {
         const { status, body, elapsedMs } = await send({ from: alice.address, to: stranger, value: '0x1' });
         expect(status).toBe(503);
-        expect(body.error.message).toBe(`signer-service is not available: no answer on hsm.v1.signer.sign-transaction within ${NATS_TIMEOUT_MS} ms`);
+        expect(body.error.message).toBe(`signer-service is not available: no answer on hsm.v1.signer.sign-transaction-batch within ${NATS_TIMEOUT_MS} ms`);
         expect(elapsedMs).toBeGreaterThanOrEqual(NATS_TIMEOUT_MS - 50);
         expect(elapsedMs).toBeLessThan(NATS_TIMEOUT_MS + 1_500);
       } finally {

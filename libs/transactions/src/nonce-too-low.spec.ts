@@ -1,9 +1,9 @@
 import { Routes, type RecordOutcomeRequest, type Route } from '@hsm-signer/contracts';
 import { NonceTooLowError, parseTransactionRequest } from '@hsm-signer/ethereum';
 import { NatsBus } from '@hsm-signer/messaging';
-import { startAnvil, startNatsServer, type AnvilNode, type NatsServer } from '@hsm-signer/testing';
+import { serveFixture, startAnvil, startNatsServer, type AnvilNode, type NatsServer } from '@hsm-signer/testing';
 import { Wallet, keccak256 } from 'ethers';
-import { JSONCodec, type Subscription } from 'nats';
+import type { Subscription } from 'nats';
 import { AccountDirectory } from './account-directory';
 import { EthNodeClient } from './eth-node-client';
 import { requestPayloadHash } from './payload-hash';
@@ -14,7 +14,6 @@ import { TransactionSender } from './transaction-sender';
 // key-discovery, signer-service (an in-memory ethers Wallet) and a nonce-service whose counter the
 // test sets, so the ledger can be made to lag behind the chain.
 
-const codec = JSONCodec<unknown>();
 
 describe('TransactionSender: nonce too low → reconcile and retry with a new nonce (real anvil, FIXTURES)', () => {
   let nats: NatsServer;
@@ -29,19 +28,7 @@ describe('TransactionSender: nonce too low → reconcile and retry with a new no
   const outcomes: RecordOutcomeRequest[] = [];
 
   function serve<Req, Rep>(route: Route<Req, Rep>, handler: (req: Req) => Rep | Promise<Rep>): void {
-    subs.push(
-      bus.connection.subscribe(route.subject, {
-        callback: (_e, msg) => {
-          const { id, data } = codec.decode(msg.data) as { id: string; data: unknown };
-          Promise.resolve()
-            .then(() => handler(route.request(data)))
-            .then(
-              (response) => msg.respond(codec.encode({ id, response, isDisposed: true })),
-              (error: Error) => msg.respond(codec.encode({ id, err: { code: 'HSM99999', message: error.message }, isDisposed: true })),
-            );
-        },
-      }),
-    );
+    subs.push(serveFixture(bus.connection, route, handler) as Subscription);
   }
 
   beforeAll(async () => {
@@ -85,6 +72,7 @@ describe('TransactionSender: nonce too low → reconcile and retry with a new no
     const result = await sender.send({ from, to: from, value: '0x1' }, { requestId: 'r-1' });
     expect(result.nonce).toBe(2);
     expect(allocations.map((a) => a.nonce)).toEqual([0, 1, 2]);
+    await sender.flush(); // the `submitted` record follows the answer in the background
     expect(outcomes.map((o) => o.outcome)).toEqual(['rejected', 'rejected', 'submitted']);
     expect(outcomes[0].error).toMatch(/nonce too low/i);
     // The same request id and payload hash on every allocation (the id is free again after a rejection).

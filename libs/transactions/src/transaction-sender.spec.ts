@@ -10,9 +10,9 @@ import {
   ServiceUnavailableError,
 } from '@hsm-signer/ethereum';
 import { NatsBus } from '@hsm-signer/messaging';
-import { startAnvil, startNatsServer, waitFor, type AnvilNode, type NatsServer } from '@hsm-signer/testing';
+import { serveFixture, startAnvil, startNatsServer, waitFor, type AnvilNode, type NatsServer } from '@hsm-signer/testing';
 import { Wallet, keccak256, type BaseWallet } from 'ethers';
-import { connect, JSONCodec, type NatsConnection, type Subscription } from 'nats';
+import { connect, type NatsConnection, type Subscription } from 'nats';
 import { AccountDirectory } from './account-directory';
 import { EthNodeClient } from './eth-node-client';
 import { TransactionSender } from './transaction-sender';
@@ -23,20 +23,9 @@ import { TransactionSender } from './transaction-sender';
 // Nest's envelope) for key-discovery, nonce-service and signer-service. The signer fixture signs
 // with in-memory ethers Wallets; it stands in for the signer-service contract, it is not a backend.
 
-const codec = JSONCodec<unknown>();
 
 function serve<Req, Rep>(nc: NatsConnection, route: Route<Req, Rep>, handler: (req: Req) => Rep | Promise<Rep>): Subscription {
-  return nc.subscribe(route.subject, {
-    callback: (_err, msg) => {
-      const { id, data } = codec.decode(msg.data) as { id: string; data: unknown };
-      Promise.resolve()
-        .then(() => handler(route.request(data)))
-        .then(
-          (response) => msg.respond(codec.encode({ id, response, isDisposed: true })),
-          (error: Error) => msg.respond(codec.encode({ id, err: { code: 'HSM99999', message: error.message }, isDisposed: true })),
-        );
-    },
-  });
+  return serveFixture(nc, route, handler) as Subscription;
 }
 
 class ServiceFixtures {
@@ -164,6 +153,8 @@ describe('TransactionSender and AccountDirectory (real anvil, private nats-serve
       expect(result.tx).toMatchObject({ type: 2, chainId: 31337, to, value: '0x5', gasLimit: '0x7b0c' }); // 21,000 × 1.5
       const pooled = await anvil.rpc<{ hash: string; nonce: string }>('eth_getTransactionByHash', [result.hash]);
       expect(pooled.hash).toBe(result.hash);
+      // The client has its hash before the ledger hears of it; flush() waits for the record.
+      await sender.flush();
       expect(fixtures.outcomes.at(-1)).toEqual({ transactionId: result.transactionId, outcome: 'submitted', hash: result.hash, raw: fixtures.lastSigned!.raw });
     });
 
@@ -198,6 +189,7 @@ describe('TransactionSender and AccountDirectory (real anvil, private nats-serve
       try {
         const hash = await sender.sendTransaction({ from: wallet.address, to, value: '0x5' });
         expect(hash).toBe(first.hash);
+        await sender.flush();
         expect(fixtures.outcomes.at(-1)).toMatchObject({ outcome: 'submitted', hash: first.hash });
       } finally {
         fixtures.replay = undefined;

@@ -1,4 +1,4 @@
-import { ErrorCode, Routes, type Account, type AllocateNonceReply, type RecordOutcomeRequest, type UnsignedTransaction } from '@hsm-signer/contracts';
+import { BatchRoutes, ErrorCode, type Account, type AllocateNonceReply, type RecordOutcomeRequest, type UnsignedTransaction } from '@hsm-signer/contracts';
 import {
   completeTransaction,
   DownstreamUnavailableError,
@@ -40,7 +40,7 @@ export class NodeChainMismatchError extends JsonRpcError {
 export const FALLBACK_PRIORITY_FEE = 1_000_000_000n;
 
 export interface TransactionSenderOptions {
-  bus: Pick<NatsBus, 'request'>;
+  bus: Pick<NatsBus, 'requestBatched'>;
   node: EthNodeClient;
   accounts: Pick<AccountDirectory, 'resolve'>;
   /** eth_estimateGas × this when the caller gives no gas. */
@@ -81,13 +81,18 @@ export interface SendResult {
  * (nonce-service) → sign (signer-service) → eth_sendRawTransaction → record the outcome.
  *
  * Hot path cost for a known account: 1 node round trip for facts (0 when the caller gave gas and
- * fees), 3 NATS hops (allocate, sign, record) and 1 node round trip to submit.
+ * fees), 3 NATS hops (allocate, sign, record) and 1 node round trip to submit. Every hop uses the
+ * batched routes (contracts batch.ts): the sends of one event-loop turn share one message per hop.
+ * The client gets its hash as soon as the node accepted the transaction; the `submitted` record
+ * follows in the background (see {@link record}).
  *
  * Every error thrown is a JsonRpcError (from @hsm-signer/ethereum) with `cause`, so a gateway only
  * serialises it: the node's own errors verbatim, ours with the codes of research/rpc-signers.md §1.8.
  */
 export class TransactionSender {
   private chainIdPromise?: Promise<number>;
+  /** `submitted` records sent after the client got its answer: awaited by {@link flush} at shutdown. */
+  private readonly pendingRecords = new Set<Promise<void>>();
   private supports1559?: boolean;
   private readonly logger: SendPathLogger;
 
@@ -127,7 +132,7 @@ export class TransactionSender {
   ): Promise<SendResult | undefined> {
     const allocatedAt = performance.now();
     const allocation: AllocateNonceReply = await this.call(() =>
-      this.options.bus.request(Routes.nonceAllocate, {
+      this.options.bus.requestBatched(BatchRoutes.nonceAllocate, {
         chainId,
         address: request.from,
         ...(options.requestId ? { requestId: options.requestId } : {}),
@@ -148,7 +153,7 @@ export class TransactionSender {
 
     let signed;
     try {
-      signed = await this.options.bus.request(Routes.signerSignTransaction, { from: request.from, key: { backendId: account.backendId, keyId: account.keyId }, tx: unsigned });
+      signed = await this.options.bus.requestBatched(BatchRoutes.signerSignTransaction, { from: request.from, key: { backendId: account.backendId, keyId: account.keyId }, tx: unsigned });
     } catch (error) {
       const clientError = toClientError(error);
       await this.record({ ...base, outcome: 'abandoned', error: clientError.message });
@@ -164,7 +169,7 @@ export class TransactionSender {
     // reconcile. See apps/nonce-service/README.md "Hot path".
     if (allocation.leaseMs !== undefined && performance.now() - allocatedAt > allocation.leaseMs / 2) {
       try {
-        await this.options.bus.request(Routes.nonceRecordOutcome, { ...base, outcome: 'signed', hash: signed.hash, raw: signed.raw });
+        await this.options.bus.requestBatched(BatchRoutes.nonceRecordOutcome, { ...base, outcome: 'signed', hash: signed.hash, raw: signed.raw });
       } catch (error) {
         if (error instanceof RemoteServiceError && error.code === ErrorCode.NonceConflict && mayRetry) return undefined; // lease lost: new nonce
         throw toClientError(error);
@@ -194,7 +199,10 @@ export class TransactionSender {
       }
       await this.recordSubmitFailure(base, signed, error);
     }
-    await this.record({ ...base, outcome: 'submitted', hash: signed.hash, raw: signed.raw });
+    // The node has it: the client's answer does not wait for the ledger. Losing this record (crash)
+    // costs nothing on chain: the reaper never frees a slot the node shows occupied, and a mined
+    // nonce is released as consumed (apps/nonce-service/README.md "Hot path").
+    this.recordInBackground({ ...base, outcome: 'submitted', hash: signed.hash, raw: signed.raw });
     this.logger.debug({ from: request.from, nonce: allocation.nonce, hash: signed.hash, type: unsigned.type }, 'transaction submitted');
     return { hash: signed.hash, nonce: allocation.nonce, transactionId: allocation.transactionId, duplicate: false, tx: unsigned };
   }
@@ -291,13 +299,23 @@ export class TransactionSender {
     throw clientError;
   }
 
+  /** Waits for the `submitted` records still on their way (graceful shutdown: before NATS closes). */
+  async flush(): Promise<void> {
+    while (this.pendingRecords.size > 0) await Promise.all([...this.pendingRecords]);
+  }
+
+  private recordInBackground(request: RecordOutcomeRequest): void {
+    const pending = this.record(request).finally(() => this.pendingRecords.delete(pending));
+    this.pendingRecords.add(pending);
+  }
+
   /**
    * Reports the outcome to nonce-service. A failure here is logged, never thrown: the transaction is
    * already with the node (or certainly not), and failing the client's call would invite a re-send.
    */
   private async record(request: RecordOutcomeRequest): Promise<void> {
     try {
-      await this.options.bus.request(Routes.nonceRecordOutcome, request);
+      await this.options.bus.requestBatched(BatchRoutes.nonceRecordOutcome, request);
     } catch (error) {
       this.logger.error({ transactionId: request.transactionId, outcome: request.outcome, hash: request.hash, err: error instanceof Error ? error.message : String(error) }, 'could not record the send outcome with nonce-service');
       // A sent transaction the ledger never hears of loses its nonce lease and its hash; keep trying
@@ -310,7 +328,7 @@ export class TransactionSender {
   private retryRecord(request: RecordOutcomeRequest, attempt: number): void {
     if (attempt > 6) return;
     const timer = setTimeout(() => {
-      this.options.bus.request(Routes.nonceRecordOutcome, request).then(
+      this.options.bus.requestBatched(BatchRoutes.nonceRecordOutcome, request).then(
         () => this.logger.warn({ transactionId: request.transactionId, attempt }, 'send outcome recorded on retry'),
         (error: unknown) => {
           if (!(error instanceof RemoteServiceError)) this.retryRecord(request, attempt + 1);
