@@ -5,7 +5,7 @@ import type { ConfigOf, nonceServiceConfig } from '@hsm-signer/config';
 import { QueueGroups } from '@hsm-signer/contracts';
 import { createLogger, PinoNestLogger } from '@hsm-signer/logging';
 import { NatsBus, natsMicroserviceOptions } from '@hsm-signer/messaging';
-import { applyMigrations, createPrismaClient, LifecycleLedger, NonceLedger, type PrismaClient } from '@hsm-signer/persistence';
+import { applyMigrations, createDatabase, LifecycleLedger, NonceLedger, type PrismaClient } from '@hsm-signer/persistence';
 import { ChainReader } from './node-client';
 import { NonceAllocator } from './nonce-allocator';
 import { LIFECYCLE, LOGGER, NonceController, PRISMA, TRACKER } from './nonce.controller';
@@ -38,8 +38,13 @@ export async function startNonceService(config: NonceServiceConfig, logger: Logg
   if (migrations.applied.length) logger.info({ applied: migrations.applied }, 'database migrations applied');
   if (migrations.checksumMismatches.length) logger.warn({ migrations: migrations.checksumMismatches }, 'applied migrations changed on disk since they were applied');
 
-  const prisma = createPrismaClient(config.databaseUrl, { poolSize: config.dbPoolSize });
-  const ledger = new NonceLedger(prisma, { leaseMs: config.leaseMs });
+  // One pool of dbPoolSize connections, shared by Prisma and the ledger's hot statements (plain pg).
+  const database = createDatabase(config.databaseUrl, {
+    poolSize: config.dbPoolSize,
+    onPoolError: (error) => logger.warn({ error: error.message }, 'an idle Postgres connection broke; the pool opens a new one when needed'),
+  });
+  const prisma = database.prisma;
+  const ledger = new NonceLedger(database.pool, { leaseMs: config.leaseMs });
   const lifecycle = new LifecycleLedger(prisma);
   const chain = new ChainReader(config.nodeUrl, config.nodeTimeoutMs);
   const allocator = new NonceAllocator(
@@ -98,7 +103,7 @@ export async function startNonceService(config: NonceServiceConfig, logger: Logg
   } catch (error) {
     await app?.close().catch(() => undefined);
     await bus.close().catch(() => undefined);
-    await prisma.$disconnect().catch(() => undefined);
+    await database.close().catch(() => undefined);
     throw error;
   }
   if (config.trackerEnabled) {
@@ -121,7 +126,7 @@ export async function startNonceService(config: NonceServiceConfig, logger: Logg
       await relay.stop();
       await started.close();
       await bus.close().catch(() => undefined);
-      await prisma.$disconnect();
+      await database.close();
     },
   };
 }

@@ -4,7 +4,7 @@ import { loadConfig, nonceServiceConfig } from '@hsm-signer/config';
 import { ErrorCode, Routes } from '@hsm-signer/contracts';
 import { createLogger } from '@hsm-signer/logging';
 import { NatsBus, RemoteServiceError } from '@hsm-signer/messaging';
-import { createPrismaClient, NonceLedger } from '@hsm-signer/persistence';
+import { createDatabase, NonceLedger } from '@hsm-signer/persistence';
 import { createTestDatabase, startAnvil, startNatsServer, type AnvilNode, type NatsServer, type TestDatabase } from '@hsm-signer/testing';
 import { startNonceService, type NonceService } from './app';
 import { ChainReader } from './node-client';
@@ -265,15 +265,15 @@ describe('nonce-service (2 replicas, real Postgres, anvil and nats-server)', () 
   });
 
   it('answers NodeUnavailable for a new account when the node is down, and works for known accounts', async () => {
-    const prisma = createPrismaClient(db.url, { poolSize: 2 });
+    const database = createDatabase(db.url, { poolSize: 2 });
     try {
       const known = random();
       const before = await allocate(known);
-      const allocator = new NonceAllocator(new NonceLedger(prisma, { leaseMs: 30_000 }), new ChainReader('http://127.0.0.1:1', 500), { maxBatch: 10, maxFixedNonceGap: 10 });
+      const allocator = new NonceAllocator(new NonceLedger(database.pool, { leaseMs: 30_000 }), new ChainReader('http://127.0.0.1:1', 500), { maxBatch: 10, maxFixedNonceGap: 10 });
       await expect(allocator.allocate({ chainId, address: random() })).rejects.toMatchObject({ code: ErrorCode.NodeUnavailable });
       expect((await allocator.allocate({ chainId, address: known })).nonce).toBe(before.nonce + 1);
     } finally {
-      await prisma.$disconnect();
+      await database.close();
     }
   });
 });

@@ -1,6 +1,6 @@
 import { createTestDatabase, type TestDatabase } from '@hsm-signer/testing';
 import { applyMigrations } from './migrate';
-import { createPrismaClient, type PrismaClient } from './client';
+import { createDatabase, type Database, type PrismaClient } from './client';
 import { LifecycleLedger } from './lifecycle-ledger';
 import { NonceLedger } from './nonce-ledger';
 
@@ -8,6 +8,7 @@ jest.setTimeout(120_000);
 
 describe('LifecycleLedger: tracker leases, fencing, floor sync, gap claims (real Postgres, 2 clients as 2 replicas)', () => {
   let db: TestDatabase;
+  let databases: Database[] = [];
   let clients: PrismaClient[] = [];
   let lifecycle: LifecycleLedger[] = [];
   let ledger: NonceLedger;
@@ -17,12 +18,13 @@ describe('LifecycleLedger: tracker leases, fencing, floor sync, gap claims (real
   beforeAll(async () => {
     db = await createTestDatabase();
     await applyMigrations(db.url);
-    clients = [0, 1].map(() => createPrismaClient(db.url, { poolSize: 4 }));
+    databases = [0, 1].map(() => createDatabase(db.url, { poolSize: 4 }));
+    clients = databases.map((d) => d.prisma);
     lifecycle = clients.map((c) => new LifecycleLedger(c));
-    ledger = new NonceLedger(clients[0], { leaseMs: 30_000 });
+    ledger = new NonceLedger(databases[0].pool, { leaseMs: 30_000 });
   });
   afterAll(async () => {
-    for (const c of clients) await c.$disconnect();
+    for (const d of databases) await d.close();
     await db?.drop();
   });
 

@@ -1,6 +1,6 @@
 import { createTestDatabase, type TestDatabase } from '@hsm-signer/testing';
 import { applyMigrations } from './migrate';
-import { createPrismaClient, type PrismaClient } from './client';
+import { createDatabase, type Database, type PrismaClient } from './client';
 import { NonceLedger, uniqueViolation } from './nonce-ledger';
 
 // Real Postgres / NATS / anvil on a shared 2-core machine: allow for slow moments.
@@ -8,6 +8,7 @@ jest.setTimeout(120_000);
 
 describe('NonceLedger statements under concurrency (real Postgres, 3 clients as 3 replicas)', () => {
   let db: TestDatabase;
+  let databases: Database[] = [];
   let clients: PrismaClient[] = [];
   let ledgers: NonceLedger[] = [];
   const chainId = 31337;
@@ -15,11 +16,12 @@ describe('NonceLedger statements under concurrency (real Postgres, 3 clients as 
   beforeAll(async () => {
     db = await createTestDatabase();
     await applyMigrations(db.url);
-    clients = [0, 1, 2].map(() => createPrismaClient(db.url, { poolSize: 8 }));
-    ledgers = clients.map((c) => new NonceLedger(c, { leaseMs: 30_000 }));
+    databases = [0, 1, 2].map(() => createDatabase(db.url, { poolSize: 8 }));
+    clients = databases.map((d) => d.prisma);
+    ledgers = databases.map((d) => new NonceLedger(d.pool, { leaseMs: 30_000 }));
   });
   afterAll(async () => {
-    for (const c of clients) await c.$disconnect();
+    for (const d of databases) await d.close();
     await db?.drop();
   });
 
