@@ -2,6 +2,7 @@ export * from './ports';
 export * from './anvil';
 export * from './softhsm';
 export * from './postgres';
+export * from './private-postgres';
 export * from './process';
 export * from './nats';
 export * from './token-keys';
