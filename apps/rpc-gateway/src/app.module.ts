@@ -10,6 +10,7 @@ class GatewayShutdown implements OnApplicationShutdown {
     // `submitted` records still in flight go out before the connection closes.
     await this.gateway.sender.flush();
     await this.gateway.bus.close();
+    await this.gateway.node.close();
   }
 }
 

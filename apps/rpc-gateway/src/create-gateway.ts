@@ -24,12 +24,21 @@ export async function createRpcGateway(config: RpcGatewayConfig, logger: Logger)
   const name = config.serviceName || `rpc-gateway-${process.pid}`;
   const bus = await NatsBus.connect({ servers: config.natsUrl, name, requestTimeoutMs: config.natsRequestTimeoutMs });
   try {
-    const node = new EthNodeClient({ url: config.nodeUrl, timeoutMs: config.nodeTimeoutMs });
+    const node = new EthNodeClient({ url: config.nodeUrl, timeoutMs: config.nodeTimeoutMs, maxBatch: config.nodeBatchMax });
     const accounts = new AccountDirectory({ bus, maxAgeMs: config.accountsMaxAgeMs, logger });
     // TEST ONLY, not a setting: HSM_TEST_PAUSE_BEFORE_SUBMIT_MS holds every send between signing and
     // broadcasting, so an e2e test can SIGKILL the gateway there (issue 3 acceptance). Never set it in production.
     const testPauseBeforeSubmitMs = Number(process.env['HSM_TEST_PAUSE_BEFORE_SUBMIT_MS'] ?? '') || undefined;
-    const sender = new TransactionSender({ bus, node, accounts, gasMultiplier: config.gasMultiplier, expectedChainId: config.chainId || undefined, logger, testPauseBeforeSubmitMs });
+    const sender = new TransactionSender({
+      bus,
+      node,
+      accounts,
+      gasMultiplier: config.gasMultiplier,
+      feeCacheMs: config.feeCacheMs,
+      expectedChainId: config.chainId || undefined,
+      logger,
+      testPauseBeforeSubmitMs,
+    });
     const handler = new JsonRpcHandler(node, new LocalMethods(accounts, sender), { maxBatchSize: config.batchLimit, logger });
     const context: GatewayContext = { config, bus, node, accounts, sender, handler, healthTimeoutMs: Math.min(2_000, config.nodeTimeoutMs), logger };
 

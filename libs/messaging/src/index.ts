@@ -2,3 +2,4 @@ export * from './errors';
 export * from './nats-bus';
 export * from './rpc-handler';
 export * from './nest-transport';
+export * from './request-coalescer';

@@ -1,4 +1,5 @@
 export * from './eth-node-client';
+export * from './chain-facts';
 export * from './account-directory';
 export * from './service-errors';
 export * from './transaction-sender';

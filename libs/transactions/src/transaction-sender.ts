@@ -12,7 +12,6 @@ import {
   parseQuantity,
   parseTransactionRequest,
   TransactionAlreadyKnownError,
-  UnknownNodeError,
   withNonce,
   type NodeFacts,
   type PreparedTransaction,
@@ -20,7 +19,8 @@ import {
 } from '@hsm-signer/ethereum';
 import { RemoteServiceError, type NatsBus } from '@hsm-signer/messaging';
 import type { AccountDirectory } from './account-directory';
-import type { EthNodeClient, NodeCall } from './eth-node-client';
+import { ChainFactsCache } from './chain-facts';
+import type { EthNodeClient } from './eth-node-client';
 import { silentLogger, type SendPathLogger } from './logger';
 import { requestPayloadHash } from './payload-hash';
 import { toClientError } from './service-errors';
@@ -36,15 +36,14 @@ export class NodeChainMismatchError extends JsonRpcError {
   }
 }
 
-/** Used when the node has no eth_maxPriorityFeePerGas (ethers v6 uses the same 1 gwei default). */
-export const FALLBACK_PRIORITY_FEE = 1_000_000_000n;
-
 export interface TransactionSenderOptions {
   bus: Pick<NatsBus, 'requestBatched'>;
   node: EthNodeClient;
   accounts: Pick<AccountDirectory, 'resolve'>;
   /** eth_estimateGas × this when the caller gives no gas. */
   gasMultiplier: number;
+  /** How long the latest block's fees are reused by later sends (FEE_CACHE_MS; 0 = read for every send). */
+  feeCacheMs?: number;
   /** When set (non-zero), the node must report this chain id or nothing is sent. */
   expectedChainId?: number;
   logger?: SendPathLogger;
@@ -93,11 +92,13 @@ export class TransactionSender {
   private chainIdPromise?: Promise<number>;
   /** `submitted` records sent after the client got its answer: awaited by {@link flush} at shutdown. */
   private readonly pendingRecords = new Set<Promise<void>>();
-  private supports1559?: boolean;
   private readonly logger: SendPathLogger;
+
+  private readonly chainFacts: ChainFactsCache;
 
   constructor(private readonly options: TransactionSenderOptions) {
     this.logger = options.logger ?? silentLogger;
+    this.chainFacts = new ChainFactsCache(options.node, options.feeCacheMs ?? 0);
   }
 
   /** eth_sendTransaction: returns the transaction hash. `tx` is the JSON-RPC transaction object. */
@@ -177,7 +178,7 @@ export class TransactionSender {
     }
 
     try {
-      const nodeHash = await this.options.node.request<string>('eth_sendRawTransaction', [signed.raw]);
+      const nodeHash = await this.options.node.call<string>('eth_sendRawTransaction', [signed.raw]);
       if (typeof nodeHash === 'string' && nodeHash.toLowerCase() !== signed.hash) {
         this.logger.warn({ ours: signed.hash, node: nodeHash }, 'the node reported another hash than signer-service computed');
       }
@@ -231,50 +232,37 @@ export class TransactionSender {
     return this.chainIdPromise;
   }
 
-  /** Gathers the node facts the request needs in one batch round trip and completes it. */
+  /**
+   * Completes the request: the per-block facts from {@link ChainFactsCache} (one read per
+   * FEE_CACHE_MS for all sends) and, when no gas was given, eth_estimateGas for this transaction
+   * (coalesced with the other calls of this turn into one JSON-RPC batch), both at once.
+   */
   async prepare(request: TransactionRequest, chainId: number, transactionTypes?: Account['transactionTypes']): Promise<PreparedTransaction> {
-    const need = factsNeeded(request, { supports1559: this.supports1559 }, transactionTypes);
-    const calls: Array<NodeCall & { key: keyof typeof need }> = [];
-    if (need.estimateGas) calls.push({ key: 'estimateGas', method: 'eth_estimateGas', params: [estimateGasRequest(request)] });
-    if (need.latestBlock) calls.push({ key: 'latestBlock', method: 'eth_getBlockByNumber', params: ['latest', false] });
-    if (need.maxPriorityFeePerGas) calls.push({ key: 'maxPriorityFeePerGas', method: 'eth_maxPriorityFeePerGas', params: [] });
-    if (need.gasPrice) calls.push({ key: 'gasPrice', method: 'eth_gasPrice', params: [] });
-
+    const need = factsNeeded(request, { supports1559: this.chainFacts.supports1559 }, transactionTypes);
+    const [chain, gasEstimate] = await Promise.all([
+      need.latestBlock || need.maxPriorityFeePerGas || need.gasPrice ? this.chainFacts.get() : undefined,
+      // Insufficient funds, a revert, intrinsic gas: the node's error goes to the client as it said it.
+      need.estimateGas ? this.options.node.call('eth_estimateGas', [estimateGasRequest(request)]).then((r) => parseQuantity(r, 'eth_estimateGas result')) : undefined,
+    ]);
     const facts: NodeFacts = { chainId };
-    const results = await this.options.node.batch(calls);
-    results.forEach((result, i) => {
-      const { key } = calls[i];
-      if (!result.ok) {
-        // Older nodes lack eth_maxPriorityFeePerGas; anything else (a revert on estimate,
-        // insufficient funds) goes back to the client exactly as the node said it.
-        if (key === 'maxPriorityFeePerGas' && result.error instanceof UnknownNodeError) {
-          facts.maxPriorityFeePerGas = FALLBACK_PRIORITY_FEE;
-          return;
-        }
-        throw result.error;
+    if (gasEstimate !== undefined) facts.gasEstimate = gasEstimate;
+    if (chain) {
+      if (need.latestBlock) {
+        facts.baseFeePerGas = chain.baseFeePerGas;
+        if (chain.blockGasLimit !== undefined) facts.blockGasLimit = chain.blockGasLimit;
       }
-      switch (key) {
-        case 'estimateGas':
-          facts.gasEstimate = parseQuantity(result.result, 'eth_estimateGas result');
-          break;
-        case 'latestBlock': {
-          const block = result.result as { baseFeePerGas?: unknown; gasLimit?: unknown } | null;
-          facts.baseFeePerGas = block && block.baseFeePerGas !== undefined && block.baseFeePerGas !== null ? parseQuantity(block.baseFeePerGas, 'baseFeePerGas') : null;
-          if (block?.gasLimit !== undefined) facts.blockGasLimit = parseQuantity(block.gasLimit, 'gasLimit');
-          // A chain that has a base fee keeps it (hardforks do not go back).
-          this.supports1559 = facts.baseFeePerGas !== null;
-          break;
-        }
-        case 'maxPriorityFeePerGas':
-          facts.maxPriorityFeePerGas = parseQuantity(result.result, 'eth_maxPriorityFeePerGas result');
-          break;
-        case 'gasPrice':
-          facts.gasPrice = parseQuantity(result.result, 'eth_gasPrice result');
-          break;
+      if (need.maxPriorityFeePerGas) {
+        if (chain.maxPriorityFeePerGas !== undefined) facts.maxPriorityFeePerGas = chain.maxPriorityFeePerGas;
+        else if (chain.baseFeePerGas !== null) throw chain.maxPriorityFeePerGasError;
       }
-    });
-    // No block fetched because the chain is known to lack EIP-1559: completion needs to know that.
-    if (facts.baseFeePerGas === undefined && this.supports1559 === false) facts.baseFeePerGas = null;
+      if (need.gasPrice) {
+        if (chain.gasPrice !== undefined) facts.gasPrice = chain.gasPrice;
+        // Needed for certain when the chain has no base fee or the transaction cannot be type 2.
+        else if (chain.baseFeePerGas === null || !need.maxPriorityFeePerGas) throw chain.gasPriceError;
+      }
+    }
+    // No block read because the chain is known to lack EIP-1559: completion needs to know that.
+    if (facts.baseFeePerGas === undefined && this.chainFacts.supports1559 === false) facts.baseFeePerGas = null;
     return completeTransaction(request, facts, { gasMultiplier: this.options.gasMultiplier, ...(transactionTypes ? { transactionTypes } : {}) });
   }
 

@@ -12,6 +12,20 @@ export const rpcGatewayConfig = defineConfig('rpc-gateway', {
     min: 0,
     description: 'Expected chain id. When set (non-zero) the gateway refuses to start if the node reports another one. 0 = take the node\'s.',
   }),
+  nodeBatchMax: int({
+    env: 'ETH_NODE_BATCH_MAX',
+    default: 100,
+    min: 1,
+    description:
+      "Most of the send path's own node calls (gas estimates, raw transaction sends) made in one event-loop turn that share one JSON-RPC batch request. 1 = one HTTP request per call. Keep it at or below the node's batch limit (geth: 1000).",
+  }),
+  feeCacheMs: int({
+    env: 'FEE_CACHE_MS',
+    default: 1_000,
+    min: 0,
+    description:
+      "How long the latest block's base fee, the priority fee and the gas price are reused by later sends (one read per period for all sends). 0 = read them for every send. Keep it near the block time: maxFeePerGas = 2 × base fee + tip covers about six blocks of base-fee rises.",
+  }),
   gasMultiplier: num({ env: 'GAS_ESTIMATE_MULTIPLIER', default: 1.2, min: 1, description: 'Multiplier applied to eth_estimateGas when the caller gives no gas.' }),
   bodyLimitBytes: int({ env: 'RPC_BODY_LIMIT_BYTES', default: 5 * 1024 * 1024, min: 1024, description: 'Largest JSON-RPC request body accepted (larger: HTTP 413).' }),
   batchLimit: int({ env: 'RPC_BATCH_LIMIT', default: 1000, min: 1, description: 'Most requests in one JSON-RPC batch (geth\'s default is 1000).' }),
