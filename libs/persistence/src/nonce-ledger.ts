@@ -151,6 +151,28 @@ WHERE id = $1::uuid
   AND ($7::bigint IS NULL OR chain_id = $7::bigint)
 RETURNING chain_id, from_address, nonce`,
   },
+  // markSubmitted for many transactions: the same SET and the same conditions, one row of u per id.
+  markSubmittedMany: {
+    name: 'hsm_nl_mark_submitted_many_v1',
+    text: `
+UPDATE transactions t SET
+  status = 'submitted'::transaction_status,
+  attempts = t.attempts + CASE WHEN t.hash IS DISTINCT FROM u.hash THEN 1 ELSE 0 END,
+  hash = u.hash,
+  raw = COALESCE(u.raw, t.raw),
+  type = COALESCE(u.type, t.type),
+  fields = COALESCE(u.fields::jsonb, t.fields),
+  error = NULL,
+  lease_until = NULL,
+  submitted_at = COALESCE(t.submitted_at, now()),
+  updated_at = now()
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::bigint[], $7::bigint[]) AS u(id, hash, raw, type, fields, raw_nonce, raw_chain_id)
+WHERE t.id = u.id
+  AND t.status IN ('allocated', 'signed', 'submitted')
+  AND (u.raw_nonce IS NULL OR t.nonce = u.raw_nonce)
+  AND (u.raw_chain_id IS NULL OR t.chain_id = u.raw_chain_id)
+RETURNING t.id::text AS id, t.chain_id, t.from_address, t.nonce`,
+  },
   revive: {
     name: 'hsm_nl_revive_v1',
     text: `SELECT o_chain_id AS chain_id, o_from_address AS from_address, o_nonce AS nonce
@@ -205,6 +227,12 @@ interface SlotRow {
 interface CurrentRow extends SlotRow {
   status: string;
   hash: string | null;
+}
+
+/** One submitted record of a batch (markSubmittedMany). */
+export interface SubmittedItem {
+  transactionId: string;
+  record: SubmittedRecord;
 }
 
 export class NonceLedger {
@@ -315,6 +343,83 @@ export class NonceLedger {
   }
 
   /**
+   * markSubmitted for a batch, in ONE statement for every record the plain update applies to (the
+   * common case: a transaction in allocated / signed / submitted whose raw matches its slot). Each
+   * record the bulk statement did not update (unknown, reaped, already mined, a raw for another
+   * slot) then goes through markSubmitted itself, so every item ends exactly as markSubmitted would
+   * have ended it. One result per item, in input order.
+   *
+   * The same transaction twice: the first record is applied; a later identical record gets the same
+   * result without a second write, a later different one is applied after it, in input order (as
+   * consecutive markSubmitted calls would). Rows are updated in id order, so two overlapping
+   * batches lock them in the same order.
+   */
+  async markSubmittedMany(items: SubmittedItem[]): Promise<OutcomeResult[]> {
+    const results: (OutcomeResult | undefined)[] = new Array(items.length);
+    /** First item index per (lower-case) id: the one the bulk statement applies. */
+    const first = new Map<string, number>();
+    /** Later items of an id whose record differs from the first one's: applied one by one afterwards. */
+    const later: number[] = [];
+    /** Later items of an id with the first one's record: they share its result. */
+    const sameAs = new Map<number, number>();
+    items.forEach((item, i) => {
+      if (!UUID.test(item.transactionId)) {
+        results[i] = { kind: 'not-found' };
+        return;
+      }
+      const id = item.transactionId.toLowerCase();
+      const f = first.get(id);
+      if (f === undefined) first.set(id, i);
+      else if (recordKey(items[f].record) === recordKey(item.record)) sameAs.set(i, f);
+      else later.push(i);
+    });
+
+    const batch = [...first].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    if (batch.length > 0) {
+      const ids = batch.map(([id]) => id);
+      const records = batch.map(([, i]) => items[i].record);
+      let rows: (SlotRow & { id: string })[] = [];
+      try {
+        rows = await this.query<SlotRow & { id: string }>(SQL.markSubmittedMany, [
+          ids,
+          records.map((r) => r.hash),
+          records.map((r) => r.raw ?? null),
+          records.map((r) => r.type ?? null),
+          records.map(fieldsJson),
+          records.map((r) => r.rawNonce ?? null),
+          records.map((r) => r.rawChainId ?? null),
+        ]);
+      } catch (error) {
+        // A deadlock with another multi-row statement aborted ours (it changed nothing): every item
+        // then takes the single-row path below. Anything else (Postgres down) is the caller's.
+        if (pgCode(error) !== '40P01') throw error;
+      }
+      for (const row of rows) {
+        const i = first.get(row.id);
+        if (i !== undefined) results[i] = okOutcome(row);
+      }
+    }
+    // Not updated by the bulk statement: markSubmitted decides (revival, already mined, conflict, not found).
+    // Distinct ids in parallel; one id's items stay in input order.
+    const single = new Map<string, number[]>();
+    for (const [id, i] of first) if (!results[i]) single.set(id, [i]);
+    for (const i of later) {
+      const id = items[i].transactionId.toLowerCase();
+      single.set(id, [...(single.get(id) ?? []), i]);
+    }
+    await Promise.all(
+      [...single.values()].map(async (indexes) => {
+        for (const i of indexes) results[i] = await this.markSubmitted(items[i].transactionId, items[i].record);
+      }),
+    );
+    for (const [i, f] of sameAs) results[i] = results[f];
+    return results.map((r, i) => {
+      if (!r) throw new NonceLedgerError(`no submitted result for item ${i} of ${items.length}`);
+      return r;
+    });
+  }
+
+  /**
    * Nothing of this transaction reached the chain (`rejected` by the node, or `abandoned` before
    * sending): its nonce goes back to the account's released nonces, taken first by the next
    * allocation, so no gap remains. Its request id is freed so the client can retry under it. With
@@ -396,6 +501,17 @@ function int(value: Int8 | null): number {
 
 function fieldsJson(record: SubmittedRecord): string | null {
   return record.fields === undefined ? null : JSON.stringify(record.fields);
+}
+
+/** Two records that would write the same thing (duplicates in one markSubmittedMany batch). */
+function recordKey(r: SubmittedRecord): string {
+  return JSON.stringify([r.hash, r.raw ?? null, r.type ?? null, fieldsJson(r), r.rawNonce ?? null, r.rawChainId ?? null]);
+}
+
+/** The SQLSTATE of a node-postgres error. */
+function pgCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
 }
 
 /** The violated constraint's name (or a marker) when `error` is a Postgres unique violation (23505). */
