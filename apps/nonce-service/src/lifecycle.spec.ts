@@ -176,6 +176,24 @@ describe('nonce-service transaction lifecycle (tracker, outbox, operator view; r
     expect((await pg.query(`SELECT count(*)::int AS n FROM outbox_events WHERE transaction_id = $1 AND published_at IS NULL`, [a.transactionId])).rows[0].n).toBe(0);
   });
 
+  it('stops polling an account once nothing is open: its tracker lease is no longer taken or renewed', async () => {
+    const { wallet, address } = await newWallet();
+    const a = await allocate(address);
+    await sendAt(wallet, a);
+    await waitStatus(a.transactionId, ['mined']);
+    await anvil.rpc('anvil_mine', [2]);
+    await waitStatus(a.transactionId, ['confirmed']);
+    const leaseUntil = async () => (await pg.query(`SELECT lease_until FROM nonces WHERE chain_id = $1 AND address = $2`, [chainId, address])).rows[0].lease_until as Date | null;
+    // The round that confirmed it may still be finishing; from the next one on, the account is left alone.
+    const rounds = () => service.tracker.stats.rounds;
+    const afterConfirmed = rounds();
+    await waitFor('two more tracker rounds', async () => rounds() >= afterConfirmed + 2, 10_000, 10);
+    const before = await leaseUntil();
+    const counted = rounds();
+    await waitFor('three more tracker rounds', async () => rounds() >= counted + 3, 10_000, 10);
+    expect(await leaseUntil()).toEqual(before);
+  });
+
   it('re-sends the same bytes of a transaction the node dropped, and it is mined', async () => {
     const { wallet, address } = await newWallet();
     await anvil.rpc('evm_setAutomine', [false]);

@@ -1,5 +1,5 @@
 import { PeriodicTask } from './periodic-task';
-import { headers as natsHeaders, JSONCodec, type NatsConnection } from 'nats';
+import { StringCodec, type NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import type { LifecycleLedger } from '@hsm-signer/persistence';
 
@@ -13,7 +13,7 @@ export interface OutboxRelayOptions {
   batch?: number;
 }
 
-const codec = JSONCodec<unknown>();
+const codec = StringCodec();
 
 /**
  * Relays the transactional outbox to JetStream (research/nonce-and-lifecycle.md §8.2): oldest
@@ -75,11 +75,8 @@ export class OutboxRelay {
     let published = 0;
     if (events.length) {
       const js = this.connection.jetstream();
-      const acks = events.map((e) => {
-        const h = natsHeaders();
-        h.set('Nats-Msg-Id', e.id);
-        return js.publish(e.subject, codec.encode({ id: e.id, ...(e.payload as object) }), { headers: h, msgID: e.id });
-      });
+      // msgID is sent as the Nats-Msg-Id header.
+      const acks = events.map((e) => js.publish(e.subject, codec.encode(e.message), { msgID: e.id }));
       const results = await Promise.allSettled(acks);
       const done = events.filter((_, i) => results[i].status === 'fulfilled').map((e) => e.id);
       await this.lifecycle.markPublished(done);

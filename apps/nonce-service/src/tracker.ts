@@ -3,9 +3,18 @@ import type { Logger } from 'pino';
 import { Routes, type KeyRef, type UnsignedTransaction } from '@hsm-signer/contracts';
 import { NonceTooLowError, TransactionAlreadyKnownError, type NodeError } from '@hsm-signer/ethereum';
 import type { NatsBus } from '@hsm-signer/messaging';
-import { LEASE_EXPIRED_ERROR, type AccountLease, type LifecycleLedger, type NonceLedger, type OpenTransaction, type ReceiptRecord } from '@hsm-signer/persistence';
+import {
+  LEASE_EXPIRED_ERROR,
+  type AccountLease,
+  type AccountWork,
+  type LifecycleLedger,
+  type MinedItem,
+  type NonceLedger,
+  type OpenTransaction,
+  type ReceiptRecord,
+} from '@hsm-signer/persistence';
 import { bumpTransaction, feeOf, gapFillTransaction, unsignedFromFields, type BumpPolicy, type MarketFees } from './fees';
-import type { ChainReader, RawReceipt } from './node-client';
+import type { BatchResult, ChainReader, RawReceipt } from './node-client';
 import { decodeRawTransaction } from './raw-transaction';
 
 export interface TrackerOptions {
@@ -37,12 +46,45 @@ export interface TrackerStats {
   errors: number;
 }
 
+/** What the node said about one account this round (undefined: not asked, or the lookup failed). */
+interface AccountState {
+  work: AccountWork;
+  key: string;
+  mined?: number;
+  pending?: number;
+}
+
+type Counted = AccountState & { mined: number };
+
+/** Calls per JSON-RPC batch request. */
+const MAX_BATCH = 500;
+
+/** Signed or submitted transactions at nonces the chain has consumed: only these can have a receipt. */
+function consumed(s: Counted): OpenTransaction[] {
+  return s.work.transactions.filter((tx) => tx.status !== 'allocated' && tx.nonce < s.mined);
+}
+
+function hasMinedCount(s: AccountState): s is Counted {
+  return s.mined !== undefined;
+}
+
+type Receipts = Map<string, RawReceipt | null | undefined>;
+
 /**
- * Follows transactions after submission, per account (research/nonce-and-lifecycle.md §7.4):
- * reaps expired nonce leases (the hole goes back for reuse), applies the chain's mined count as a
- * floor, polls receipts in one batch per account, counts confirmations and moves reorganised
- * transactions back to submitted, re-sends stuck transactions and then replaces them with bumped
- * fees, and fills holes nobody reused with zero-value self-transfers.
+ * Follows transactions after submission (research/nonce-and-lifecycle.md §7.4): reaps expired nonce
+ * leases (the hole goes back for reuse), applies the chain's mined count as a floor, polls receipts,
+ * counts confirmations and moves reorganised transactions back to submitted, re-sends stuck
+ * transactions and then replaces them with bumped fees, and fills holes nobody reused with
+ * zero-value self-transfers.
+ *
+ * Its cost follows the open work, not the number of accounts. A round is one Postgres statement
+ * that leases the accounts with open work and returns all of it (LifecycleLedger.claimWork), then at
+ * most two JSON-RPC batches for all those accounts together: the latest block and the accounts'
+ * mined (and, to reap, pending) counts; then the receipts of transactions the chain has consumed and,
+ * when the head moved, the blocks holding mined transactions (a block still at its height means its
+ * transactions are still in the chain). Mined transactions are not read row by row: one statement
+ * counts the confirmations of all of them. Accounts whose only open work is mined transactions cost
+ * nothing while the head stands still; with no open work at all a round is the one statement.
  *
  * Safe with N replicas: each round a replica leases the accounts it works on (nonces.lease_owner /
  * lease_until, SKIP LOCKED), every write is fenced on that lease's epoch, and no database
@@ -52,8 +94,10 @@ export class Tracker {
   readonly stats: TrackerStats = { rounds: 0, reaped: 0, mined: 0, confirmed: 0, reorged: 0, resent: 0, replaced: 0, gapFilled: 0, superseded: 0, errors: 0 };
   private task?: PeriodicTask;
   private readonly keys = new Map<string, { key: KeyRef; at: number }>();
-  /** Head block hash per account at its last round (receipts of mined transactions are re-read on change). */
+  /** Head block hash at which each leased account's mined transactions were last checked. */
   private readonly heads = new Map<string, string>();
+  /** When the next round also takes accounts without open work whose floor is due. */
+  private nextIdleScanAt = 0;
 
   constructor(
     private readonly lifecycle: LifecycleLedger,
@@ -82,77 +126,208 @@ export class Tracker {
     return this.lifecycle.claimAccount(this.options.owner, chainId, address, this.options.accountLeaseMs);
   }
 
-  /** One pass over the accounts this replica can lease now. */
+  /** One pass over the accounts with open work that this replica can lease now. */
   async round(): Promise<void> {
     this.stats.rounds++;
-    const leases = await this.lifecycle.claimAccounts(this.options.owner, this.options.accountLeaseMs, this.options.maxAccounts, this.options.floorSyncMs);
-    // Accounts are independent: a few at a time keeps one slow account from delaying the rest.
-    const queue = [...leases];
+    const { owner, accountLeaseMs, maxAccounts, floorSyncMs, stuckAfterMs } = this.options;
+    const chainId = await this.chain.chainId();
+    // Idle accounts (nothing open) only need their floor read every floorSyncMs: finding them scans
+    // every counter row, so it is done about four times per period (and again at once while a scan
+    // fills the round), not every round.
+    const includeIdle = Date.now() >= this.nextIdleScanAt;
+    const work = await this.lifecycle.claimWork(owner, { chainId, leaseMs: accountLeaseMs, limit: maxAccounts, floorSyncMs, stuckAfterMs, includeIdle });
+    if (includeIdle && work.length < maxAccounts) this.nextIdleScanAt = Date.now() + Math.max(1, Math.floor(floorSyncMs / 4));
+    // Only accounts with open work are remembered.
+    const leased = new Set(work.map((w) => accountKey(w.lease)));
+    for (const key of this.heads.keys()) if (!leased.has(key)) this.heads.delete(key);
+    if (work.length) await this.track(work, false);
+  }
+
+  /** Everything a round does, for one account and with every check forced: the operator's "resync". */
+  async trackAccount(lease: AccountLease): Promise<void> {
+    if ((await this.chain.chainId()) !== lease.chainId) return; // another chain's account: not ours to follow
+    const work = await this.lifecycle.accountWork(lease, this.options.floorSyncMs, this.options.stuckAfterMs);
+    if (work) await this.track([work], true);
+  }
+
+  /**
+   * One round over leased accounts. `force` (resync): read the counts and sync the floor even when
+   * nothing asks for it, and check mined transactions even when the head did not move.
+   */
+  private async track(works: AccountWork[], force: boolean): Promise<void> {
+    const { owner } = this.options;
+    const states: AccountState[] = works.map((work) => ({ work, key: accountKey(work.lease) }));
+
+    // 1. One batch: the latest block, and the counts of the accounts that need them (a mined-only
+    //    account needs none; the pending count only to reap an expired allocation).
+    const calls: { method: string; params: unknown[] }[] = [{ method: 'eth_getBlockByNumber', params: ['latest', false] }];
+    const asked: { state: AccountState; field: 'mined' | 'pending'; index: number }[] = [];
+    for (const state of states) {
+      const { transactions, holes, floorDue, lease } = state.work;
+      if (force || transactions.length > 0 || holes.length > 0 || floorDue) {
+        asked.push({ state, field: 'mined', index: calls.length });
+        calls.push({ method: 'eth_getTransactionCount', params: [lease.address, 'latest'] });
+      }
+      if (transactions.some((t) => t.status === 'allocated' && t.leaseExpired)) {
+        asked.push({ state, field: 'pending', index: calls.length });
+        calls.push({ method: 'eth_getTransactionCount', params: [lease.address, 'pending'] });
+      }
+    }
+    const answers = await this.batch(calls);
+    if (!answers[0].ok) throw answers[0].error;
+    const headBlock = answers[0].result as { number: string; hash: string };
+    const head = { number: Number(BigInt(headBlock.number)), hash: headBlock.hash.toLowerCase() };
+    const failed = new Set<AccountState>();
+    for (const a of asked) {
+      const answer = answers[a.index];
+      if (answer.ok) a.state[a.field] = Number(BigInt(answer.result as string));
+      else if (!failed.has(a.state)) {
+        failed.add(a.state);
+        this.stats.errors++;
+        this.logger.warn({ address: a.state.work.lease.address, chainId: a.state.work.lease.chainId, err: answer.error.message }, 'tracking an account failed');
+      }
+    }
+    const live = states.filter((s) => !failed.has(s));
+
+    // 2. The chain's mined count as a floor, in one statement, where it can change something: the
+    //    chain ahead of the counter, released nonces (dropped below it, a released top rewound), or
+    //    the floor not read for NONCE_FLOOR_SYNC_MS.
+    const counted = live.filter(hasMinedCount);
+    const floors = counted.filter((s) => force || s.work.floorDue || s.work.holes.length > 0 || s.mined > s.work.nextNonce);
+    if (floors.length) {
+      const chainId = floors[0].work.lease.chainId;
+      const synced = await this.lifecycle.syncFloors(chainId, floors.map((s) => ({ address: s.work.lease.address, minedCount: s.mined })));
+      for (const s of floors) {
+        if (synced.get(s.work.lease.address)?.raised) {
+          this.logger.warn({ chainId, address: s.work.lease.address, mined: s.mined }, 'the chain is ahead of the ledger (key used outside hsm-signer?): counter raised to it');
+        }
+      }
+    }
+
+    // 3. One batch: receipts of every attempt of the transactions the chain consumed (nonce below
+    //    the mined count: only those can have one), and, where the head moved since the account was
+    //    last checked, the canonical block at each height holding its mined transactions.
+    const hashes = new Set<string>();
+    const heights = new Set<number>();
+    for (const s of counted) {
+      for (const tx of consumed(s)) {
+        if (tx.hash) hashes.add(tx.hash);
+        for (const h of tx.previousHashes) hashes.add(h);
+      }
+    }
+    for (const s of live) if (this.headMoved(s, head.hash, force)) for (const b of s.work.minedBlocks) heights.add(b.blockNumber);
+    const receiptHashes = [...hashes];
+    const blockHeights = [...heights];
+    const second = await this.batch([
+      ...receiptHashes.map((h) => ({ method: 'eth_getTransactionReceipt', params: [h] })),
+      ...blockHeights.map((n) => ({ method: 'eth_getBlockByNumber', params: ['0x' + n.toString(16), false] })),
+    ]);
+    // undefined = the lookup failed (unknown); null = the node has none.
+    const receipts: Receipts = new Map();
+    receiptHashes.forEach((h, i) => receipts.set(h, second[i].ok ? ((second[i].result as RawReceipt | null) ?? null) : undefined));
+    const canonical = new Map<number, string | null | undefined>();
+    blockHeights.forEach((n, i) => {
+      const r = second[receiptHashes.length + i];
+      canonical.set(n, r.ok ? ((r.result as { hash: string } | null)?.hash.toLowerCase() ?? null) : undefined);
+    });
+
+    // 4. Consumed transactions: mined or failed (one statement for all), or superseded.
+    const minedItems: MinedItem[] = [];
+    for (const s of counted) for (const tx of consumed(s)) await this.resolveConsumed(s.work.lease, tx, receipts, head.number, minedItems);
+    const minedIds = new Set(await this.lifecycle.markMinedMany(owner, minedItems));
+    this.stats.mined += minedIds.size;
+
+    // 5. Confirmations, in one statement, for the mined transactions whose block is still at its
+    //    height (and the ones just mined); a block no longer at its height: its transactions' own
+    //    receipts decide (reorganised out, or mined elsewhere).
+    const verified = new Set<string>();
+    const confirmLeases = new Map<string, AccountLease>();
+    const doubtful: { state: AccountState; blocks: string[] }[] = [];
+    let checked: AccountState[] = [];
+    for (const s of live) {
+      if (!this.headMoved(s, head.hash, force)) continue;
+      let complete = true;
+      const blocks: string[] = [];
+      for (const b of s.work.minedBlocks) {
+        const at = canonical.get(b.blockNumber);
+        if (at === undefined) complete = false;
+        else if (at === b.blockHash.toLowerCase()) verified.add(at);
+        else blocks.push(b.blockHash);
+      }
+      if (s.work.minedBlocks.length) confirmLeases.set(s.key, s.work.lease);
+      if (blocks.length) doubtful.push({ state: s, blocks });
+      if (complete) checked.push(s);
+    }
+    for (const item of minedItems) {
+      if (!minedIds.has(item.id) || item.receipt.status !== 1 || item.confirmations < this.options.confirmations) continue;
+      verified.add(item.receipt.blockHash);
+      confirmLeases.set(accountKey(item.lease), item.lease);
+    }
+    this.stats.confirmed += await this.lifecycle.confirmMined(owner, [...confirmLeases.values()], [...verified], head.number, this.options.confirmations);
+    for (const { state, blocks } of doubtful) {
+      try {
+        await this.followReorg(state.work.lease, blocks, head.number);
+      } catch (error) {
+        checked = checked.filter((s) => s !== state); // asked again next round
+        this.accountFailed(state.work.lease, error);
+      }
+    }
+    for (const s of checked) this.heads.set(s.key, head.hash);
+
+    // 6. Per account, what needs the node or signer-service one transaction at a time (reaping,
+    //    re-sends, replacements, gap fills): a few accounts at a time, so one slow account does not
+    //    delay the rest.
+    const queue = [...counted];
     const workers = Array.from({ length: Math.min(8, queue.length) }, async () => {
-      for (let lease = queue.shift(); lease; lease = queue.shift()) {
+      for (let s = queue.shift(); s; s = queue.shift()) {
         try {
-          await this.trackAccount(lease);
+          await this.act(s);
         } catch (error) {
-          this.stats.errors++;
-          this.logger.warn({ address: lease.address, chainId: lease.chainId, err: (error as Error).message }, 'tracking an account failed');
+          this.accountFailed(s.work.lease, error);
         }
       }
     });
     await Promise.all(workers);
   }
 
-  /** Everything the tracker does for one account in one round. Also the operator's "resync". */
-  async trackAccount(lease: AccountLease): Promise<void> {
-    const { chainId, address } = lease;
-    if ((await this.chain.chainId()) !== chainId) return; // another chain's account: not ours to follow
-    const [count, pendingCount, head] = await this.chain.batch([
-      { method: 'eth_getTransactionCount', params: [address, 'latest'] },
-      { method: 'eth_getTransactionCount', params: [address, 'pending'] },
-      { method: 'eth_getBlockByNumber', params: ['latest', false] },
-    ]);
-    if (!count.ok) throw count.error;
-    if (!pendingCount.ok) throw pendingCount.error;
-    if (!head.ok) throw head.error;
-    const mined = Number(BigInt(count.result as string));
-    const pending = Number(BigInt(pendingCount.result as string));
-    const headBlock = head.result as { number: string; hash: string };
-    const headNumber = Number(BigInt(headBlock.number));
-    // Receipts of mined transactions only need a new look when the head changed (new block or reorg).
-    const key = `${chainId}:${address}`;
-    const headChanged = this.heads.get(key) !== headBlock.hash;
+  /** JSON-RPC batches of at most MAX_BATCH calls (geth refuses batches above 1,000 by default). */
+  private async batch(calls: { method: string; params: unknown[] }[]): Promise<BatchResult[]> {
+    const out: BatchResult[] = [];
+    for (let i = 0; i < calls.length; i += MAX_BATCH) out.push(...(await this.chain.batch(calls.slice(i, i + MAX_BATCH))));
+    return out;
+  }
 
-    const floor = await this.lifecycle.syncFloor(chainId, address, mined);
-    if (floor?.raised) this.logger.warn({ chainId, address, mined }, 'the chain is ahead of the ledger (key used outside hsm-signer?): counter raised to it');
+  private headMoved(s: AccountState, head: string, force: boolean): boolean {
+    return force || this.heads.get(s.key) !== head;
+  }
 
-    const { transactions, holes } = await this.lifecycle.openWork(chainId, address);
-    const receipts = await this.receipts(transactions, mined, headChanged);
+  private accountFailed(lease: AccountLease, error: unknown): void {
+    this.stats.errors++;
+    this.logger.warn({ address: lease.address, chainId: lease.chainId, err: (error as Error).message }, 'tracking an account failed');
+  }
 
+  /** Reaping, re-sends of signed and stuck transactions, and gap fills of one account. */
+  private async act(s: Counted): Promise<void> {
+    const { lease, transactions, holes } = s.work;
+    const { mined } = s;
     for (const tx of transactions) {
       if (tx.status === 'allocated') {
-        if (!tx.leaseExpired) continue;
+        if (!tx.leaseExpired || s.pending === undefined) continue;
         // The caller never came back (gateway died or stalled): the nonce goes back for reuse by the
         // next request, or to the gap filler below when nothing comes (issue 3 scope 5). Only when
         // the chain proves nothing sits at this nonce: it is the node's next executable nonce (a
         // caller that broadcast but has not recorded yet would have raised the pending count), or
         // it is already consumed (released as not reusable). A slot above the pending count may
         // hold a queued broadcast we cannot see; it waits until the slots below it are settled.
-        if (tx.nonce !== pending && tx.nonce >= mined) continue;
+        if (tx.nonce !== s.pending && tx.nonce >= mined) continue;
         const released = await this.ledger.release(tx.id, 'abandoned', LEASE_EXPIRED_ERROR, mined);
         if (released.kind === 'ok') {
           this.stats.reaped++;
-          this.logger.info({ chainId, address, nonce: tx.nonce, transactionId: tx.id, reusable: released.reusable }, 'nonce lease expired: released');
+          this.logger.info({ chainId: lease.chainId, address: lease.address, nonce: tx.nonce, transactionId: tx.id, reusable: released.reusable }, 'nonce lease expired: released');
         }
         continue;
       }
-      if (tx.status === 'mined') {
-        await this.followMined(lease, tx, receipts, headNumber);
-        continue;
-      }
-      // signed or submitted
-      if (tx.nonce < mined) {
-        await this.resolveConsumed(lease, tx, receipts, headNumber);
-        continue;
-      }
+      if (tx.nonce < mined) continue; // consumed: resolved by its receipts above
       if (tx.status === 'signed') {
         // Signed and stored, but its sender's lease ran out: it may or may not have been sent. The
         // same bytes are safe to send again (issue 3 scope 4 "maybe sent").
@@ -161,32 +336,15 @@ export class Tracker {
       }
       if (tx.sinceSentMs >= this.options.stuckAfterMs) await this.unstick(lease, tx, mined);
     }
-    this.heads.set(key, headBlock.hash);
-
     await this.fillGaps(lease, transactions, holes, mined);
   }
 
-  /** eth_getTransactionReceipt for every hash that can have one, in one batch. */
-  private async receipts(transactions: OpenTransaction[], mined: number, headChanged: boolean): Promise<Map<string, RawReceipt | null | undefined>> {
-    const hashes: string[] = [];
-    for (const tx of transactions) {
-      if (tx.status === 'mined') {
-        if (tx.hash && headChanged) hashes.push(tx.hash);
-      }
-      else if ((tx.status === 'submitted' || tx.status === 'signed') && tx.nonce < mined) {
-        if (tx.hash) hashes.push(tx.hash);
-        hashes.push(...tx.previousHashes);
-      }
-    }
-    const out = new Map<string, RawReceipt | null | undefined>();
-    if (hashes.length === 0) return out;
-    const results = await this.chain.batch(hashes.map((h) => ({ method: 'eth_getTransactionReceipt', params: [h] })));
-    // undefined = the lookup failed (unknown); null = the node has no receipt.
-    results.forEach((r, i) => out.set(hashes[i], r.ok ? ((r.result as RawReceipt | null) ?? null) : undefined));
-    return out;
-  }
-
-  private async resolveConsumed(lease: AccountLease, tx: OpenTransaction, receipts: Map<string, RawReceipt | null | undefined>, head: number): Promise<void> {
+  /**
+   * A consumed nonce: the first of its hashes with a receipt makes it mined (or failed, status 0);
+   * collected into `mined` for one statement. None of our hashes and every lookup answered: a
+   * transaction from outside the ledger took the nonce (OZ's rule, research §6.2 "nonce too low").
+   */
+  private async resolveConsumed(lease: AccountLease, tx: OpenTransaction, receipts: Receipts, head: number, mined: MinedItem[]): Promise<void> {
     const hashes = [tx.hash, ...tx.previousHashes].filter((h): h is string => !!h);
     let allKnown = true;
     for (const h of hashes) {
@@ -194,27 +352,29 @@ export class Tracker {
       if (receipt === undefined) allKnown = false;
       if (receipt) {
         const record = toRecord(receipt);
-        const confirmations = Math.max(0, head - record.blockNumber + 1);
-        if (await this.lifecycle.markMined(lease, tx.id, record, confirmations)) {
-          this.stats.mined++;
-          if (record.status === 1 && confirmations >= this.options.confirmations) {
-            if (await this.lifecycle.updateConfirmations(lease, tx.id, record.blockHash, confirmations, true)) this.stats.confirmed++;
-          }
-        }
+        mined.push({ lease, id: tx.id, receipt: record, confirmations: Math.max(0, head - record.blockNumber + 1) });
         return;
       }
     }
-    // OZ's rule (research §6.2 "nonce too low"): only when every lookup succeeded.
     if (allKnown && (await this.lifecycle.markSuperseded(lease, tx.id, `nonce ${tx.nonce} was consumed by a transaction that is not in the ledger`))) {
       this.stats.superseded++;
       this.logger.warn({ address: lease.address, nonce: tx.nonce, transactionId: tx.id }, 'nonce consumed outside the ledger: transaction superseded');
     }
   }
 
-  private async followMined(lease: AccountLease, tx: OpenTransaction, receipts: Map<string, RawReceipt | null | undefined>, head: number): Promise<void> {
+  /** Mined transactions in blocks the node no longer has at their height: their receipts decide. */
+  private async followReorg(lease: AccountLease, blocks: string[], head: number): Promise<void> {
+    const txs = await this.lifecycle.minedIn(lease.chainId, lease.address, blocks);
+    const hashes = txs.map((t) => t.hash).filter((h): h is string => !!h);
+    const results = await this.batch(hashes.map((h) => ({ method: 'eth_getTransactionReceipt', params: [h] })));
+    const receipts: Receipts = new Map();
+    results.forEach((r, i) => receipts.set(hashes[i], r.ok ? ((r.result as RawReceipt | null) ?? null) : undefined));
+    for (const tx of txs) await this.followMined(lease, tx, receipts, head);
+  }
+
+  private async followMined(lease: AccountLease, tx: OpenTransaction, receipts: Receipts, head: number): Promise<void> {
     const { hash, raw, blockHash } = tx;
     if (!hash || !raw || !blockHash) return; // a mined row always has them (markMined)
-    if (!receipts.has(hash)) return; // same head as last round: nothing new to learn
     const receipt = receipts.get(hash);
     if (receipt === undefined) return; // lookup failed: ask next round
     if (receipt === null || receipt.blockHash.toLowerCase() !== blockHash.toLowerCase()) {
@@ -360,4 +520,8 @@ function toRecord(r: RawReceipt): ReceiptRecord {
     gasUsed: BigInt(r.gasUsed),
     effectiveGasPrice: r.effectiveGasPrice ? BigInt(r.effectiveGasPrice) : null,
   };
+}
+
+function accountKey(lease: Pick<AccountLease, 'chainId' | 'address'>): string {
+  return `${lease.chainId}:${lease.address}`;
 }

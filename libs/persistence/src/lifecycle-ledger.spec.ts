@@ -95,4 +95,106 @@ describe('LifecycleLedger: tracker leases, fencing, floor sync, gap claims (real
     await ledger.release(ids[2], 'abandoned');
     expect(await lifecycle[0].claimGap(chainId, address, 2, 0, 30_000)).toBeUndefined();
   });
+
+  describe('the tracker round (claimWork, markMinedMany, confirmMined, syncFloors; chain 4242, its own accounts)', () => {
+    const chain = 4242;
+    const work = (owner: string, o: { includeIdle?: boolean; stuckAfterMs?: number } = {}) =>
+      lifecycle[owner === 'A' ? 0 : 1].claimWork(owner, { chainId: chain, leaseMs: 60_000, limit: 10, floorSyncMs: 60_000, stuckAfterMs: o.stuckAfterMs ?? 60_000, includeIdle: o.includeIdle ?? false });
+    async function accountOn(address: string, allocate: number) {
+      await ledger.initAccount(chain, address, 0);
+      const r = await ledger.allocateBatch(chain, address, Array.from({ length: allocate }, () => ({})));
+      if (r.kind !== 'ok') throw new Error('no account');
+      return r.slots.map((s) => s.transactionId);
+    }
+    const submit = (id: string, n: number) =>
+      clients[0].$executeRaw`UPDATE transactions SET status = 'submitted', hash = ${hash(n)}, raw = ${'0x' + n.toString(16)}, fields = '{"maxFeePerGas":"0x1"}'::jsonb, type = 2, submitted_at = now() WHERE id = ${id}::uuid`;
+    const row = (id: string) => clients[0].transaction.findUniqueOrThrow({ where: { id } });
+
+    it('leases only accounts with open work, returns all of it in the same statement, and takes idle accounts only when asked and their floor is due', async () => {
+      const idle = '0x' + '41'.repeat(20);
+      const busy = '0x' + '42'.repeat(20);
+      await ledger.initAccount(chain, idle, 0);
+      const ids = await accountOn(busy, 3); // nonces 0, 1, 2
+      await submit(ids[0], 400);
+      await submit(ids[1], 401);
+      await clients[0].$executeRaw`UPDATE transactions SET status = 'mined', block_number = 7, block_hash = ${hash(700)}, receipt_status = 1, confirmations = 1 WHERE id = ${ids[1]}::uuid`;
+      await ledger.release(ids[2], 'abandoned');
+
+      const claimed = await work('A');
+      expect(claimed.map((w) => w.lease.address)).toEqual([busy]); // the idle account is not polled
+      const [w] = claimed;
+      expect(w).toMatchObject({ nextNonce: 3, floorDue: false, holes: [{ nonce: 2 }], minedBlocks: [{ blockNumber: 7, blockHash: hash(700) }] });
+      // Not yet stuck: no raw bytes nor fields are read.
+      expect(w.transactions).toEqual([expect.objectContaining({ id: ids[0], nonce: 0, status: 'submitted', hash: hash(400), raw: null, fields: null, previousHashes: [] })]);
+      // The other replica gets nothing while A holds it; A renews at the same epoch.
+      expect(await work('B', { includeIdle: true })).toEqual([]);
+      expect((await work('A'))[0].lease.epoch).toBe(w.lease.epoch);
+      // Stuck: the bytes and fields come along for the re-send or replacement.
+      expect((await work('A', { stuckAfterMs: 0 }))[0].transactions[0]).toMatchObject({ raw: '0x' + (400).toString(16), type: 2, fields: { maxFeePerGas: '0x1' } });
+      expect((await lifecycle[0].accountWork(w.lease, 60_000, 60_000))?.transactions.map((t) => t.id)).toEqual([ids[0]]);
+
+      // An idle account whose floor is due: only with includeIdle.
+      expect((await work('A', { includeIdle: true })).map((x) => x.lease.address)).toEqual([busy]);
+      await clients[0].$executeRaw`UPDATE nonces SET chain_nonce_at = now() - interval '2 minutes' WHERE chain_id = ${chain} AND address = ${idle}`;
+      expect((await work('A')).map((x) => x.lease.address)).toEqual([busy]);
+      const withIdle = await work('A', { includeIdle: true });
+      expect(withIdle.map((x) => x.lease.address).sort()).toEqual([idle, busy].sort());
+      expect(withIdle.find((x) => x.lease.address === idle)).toMatchObject({ floorDue: true, transactions: [], holes: [], minedBlocks: [] });
+      await lifecycle[0].releaseAccounts('A');
+    });
+
+    it('marks many transactions mined in one statement, each fenced on its lease, then counts confirmations only in the blocks it is told are canonical', async () => {
+      const address = '0x' + '43'.repeat(20);
+      const ids = await accountOn(address, 3);
+      for (const [i, id] of ids.entries()) await submit(id, 500 + i);
+      const { lease } = (await work('A')).find((w) => w.lease.address === address)!;
+      const other = (await work('A')).find((w) => w.lease.address !== address)!.lease;
+      const receipt = (n: number, status: number, block: number) => ({ hash: hash(n), blockNumber: block, blockHash: hash(block * 100), status, gasUsed: 21_000n, effectiveGasPrice: 7n });
+      const stale = { ...lease, epoch: lease.epoch - 1n };
+      const mined = await lifecycle[0].markMinedMany('A', [
+        { lease, id: ids[0], receipt: receipt(500, 1, 10), confirmations: 1 },
+        { lease, id: ids[1], receipt: receipt(501, 0, 10), confirmations: 1 },
+        { lease: stale, id: ids[2], receipt: receipt(502, 1, 10), confirmations: 1 },
+        { lease: { ...other, epoch: lease.epoch }, id: ids[2], receipt: receipt(502, 1, 10), confirmations: 1 }, // another account's lease
+      ]);
+      expect(mined.sort()).toEqual([ids[0], ids[1]].sort());
+      expect(await row(ids[0])).toMatchObject({ status: 'mined', blockNumber: 10n, blockHash: hash(1000), receiptStatus: 1, confirmations: 1 });
+      expect(await row(ids[1])).toMatchObject({ status: 'failed', receiptStatus: 0 });
+      expect(await row(ids[2])).toMatchObject({ status: 'submitted' }); // fenced off
+      // A receipt of an earlier attempt: the current bytes are kept as an attempt.
+      expect(await lifecycle[0].markMinedMany('A', [{ lease, id: ids[2], receipt: receipt(602, 1, 11), confirmations: 1 }])).toEqual([ids[2]]);
+      expect(await row(ids[2])).toMatchObject({ status: 'mined', hash: hash(602), blockHash: hash(1100) });
+      expect(await clients[0].transactionAttempt.findMany({ where: { transactionId: ids[2] }, select: { hash: true, replacedBy: true } })).toEqual([{ hash: hash(502), replacedBy: hash(602) }]);
+
+      // Head 11: block 10 canonical, block 11 not checked: only ids[0] counts.
+      expect(await lifecycle[0].confirmMined('A', [lease], [hash(1000)], 11, 3)).toBe(0);
+      expect(await row(ids[0])).toMatchObject({ status: 'mined', confirmations: 2 });
+      expect(await row(ids[2])).toMatchObject({ status: 'mined', confirmations: 1 });
+      // Another owner's call changes nothing.
+      expect(await lifecycle[1].confirmMined('B', [lease], [hash(1000), hash(1100)], 20, 3)).toBe(0);
+      expect(await row(ids[0])).toMatchObject({ status: 'mined', confirmations: 2 });
+      // Head 12: ids[0] reaches 3 confirmations.
+      expect(await lifecycle[0].confirmMined('A', [lease], [hash(1000), hash(1100)], 12, 3)).toBe(1);
+      expect(await row(ids[0])).toMatchObject({ status: 'confirmed', confirmations: 3 });
+      expect(await row(ids[2])).toMatchObject({ status: 'mined', confirmations: 2 });
+      // A block that is no longer at its height: its transactions are read back with their bytes for a receipt check.
+      expect((await lifecycle[0].minedIn(chain, address, [hash(1100)])).map((t) => ({ id: t.id, raw: t.raw, blockNumber: t.blockNumber }))).toEqual([{ id: ids[2], raw: '0x' + (502).toString(16), blockNumber: 11 }]);
+      const events = await clients[0].outboxEvent.findMany({ where: { transactionId: ids[0] }, orderBy: { seq: 'asc' } });
+      expect(events.map((e) => (e.payload as { status: string }).status)).toEqual(['allocated', 'submitted', 'mined', 'confirmed']);
+      await lifecycle[0].releaseAccounts('A');
+    });
+
+    it('syncs several floors in one statement', async () => {
+      const a = '0x' + '44'.repeat(20);
+      const b = '0x' + '45'.repeat(20);
+      await accountOn(a, 2);
+      await ledger.initAccount(chain, b, 0);
+      const synced = await lifecycle[0].syncFloors(chain, [
+        { address: b, minedCount: 4 },
+        { address: a, minedCount: 1 },
+      ]);
+      expect(Object.fromEntries(synced)).toEqual({ [a]: { nextNonce: 2, raised: false }, [b]: { nextNonce: 4, raised: true } });
+      expect(await clients[0].nonceAccount.findUniqueOrThrow({ where: { chainId_address: { chainId: BigInt(chain), address: b } } })).toMatchObject({ nextNonce: 4n, chainNonce: 4n });
+    });
+  });
 });

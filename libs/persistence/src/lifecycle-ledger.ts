@@ -2,10 +2,12 @@ import { Prisma, type PrismaClient } from './generated/prisma/client';
 
 /**
  * The statements nonce-service's tracker runs to follow transactions after submission (issue 3,
- * research/nonce-and-lifecycle.md §7.4): account leases split the work between replicas, then per
- * account one read of its open transactions, and one statement per state change. None of them is
- * held open across an RPC or signing call: read, act outside the database, then write with a guard
- * on the state that was read (and the account lease's fencing epoch).
+ * research/nonce-and-lifecycle.md §7.4): account leases split the work between replicas. A round is
+ * one statement that takes the leases and returns all their open work (claimWork), then one
+ * statement per kind of change for all accounts together (syncFloors, markMinedMany, confirmMined)
+ * and one per rarer change (reaping, re-sends, replacements, gap fills). None of them is held open
+ * across an RPC or signing call: read, act outside the database, then write with a guard on the
+ * state that was read (and the account lease's fencing epoch).
  *
  * Every state change writes its outbox event through the `transactions_outbox` trigger (migration
  * 20261124030000_lifecycle), in the same transaction as the change.
@@ -69,13 +71,60 @@ export interface AccountView {
 
 const OPEN = Prisma.raw(`('allocated', 'signed', 'submitted', 'mined')`);
 
+/** A mined block that holds at least one of an account's transactions not yet confirmed. */
+export interface MinedBlock {
+  blockNumber: number;
+  blockHash: string;
+}
+
+/**
+ * Everything the tracker needs about one leased account for a round, read in the same statement
+ * that takes the lease (claimWork): the counter, the released nonces, the transactions not yet mined
+ * (allocated, signed, submitted) and the blocks of its mined ones. Mined transactions themselves are
+ * not read: their confirmations are counted in Postgres (confirmMined) once the blocks are checked.
+ */
+export interface AccountWork {
+  lease: AccountLease;
+  nextNonce: number;
+  chainNonce: number;
+  /** The chain floor was not read for floorSyncMs. */
+  floorDue: boolean;
+  /** allocated, signed and submitted, in nonce order. `raw` only for signed or stuck ones, `fields` / `type` / `firstFields` only for stuck ones. */
+  transactions: OpenTransaction[];
+  holes: ReleasedHole[];
+  minedBlocks: MinedBlock[];
+}
+
+export interface ClaimWorkOptions {
+  chainId: number;
+  leaseMs: number;
+  limit: number;
+  floorSyncMs: number;
+  /** A transaction is stuck (its raw and fields are returned) after this long since its last broadcast. */
+  stuckAfterMs: number;
+  /**
+   * Also take accounts with no open work whose floor is due (a scan of every counter row): the
+   * tracker asks for it about every floorSyncMs / 4, not every round.
+   */
+  includeIdle: boolean;
+}
+
+/** A receipt for one of a transaction's hashes, under the lease it was read with (markMinedMany). */
+export interface MinedItem {
+  lease: AccountLease;
+  id: string;
+  receipt: ReceiptRecord;
+  confirmations: number;
+}
+
 export class LifecycleLedger {
   constructor(private readonly prisma: PrismaClient) {}
 
   /**
    * Takes (or renews) the tracker lease of up to `limit` accounts that have open work or whose chain
    * floor was not read for `floorSyncMs`. SKIP LOCKED: an account being allocated right now or claimed
-   * by another replica is skipped this round. A new owner bumps the epoch (fencing token).
+   * by another replica is skipped this round. A new owner bumps the epoch (fencing token). Leases
+   * only, over every account; the tracker's round uses claimWork.
    */
   async claimAccounts(owner: string, leaseMs: number, limit: number, floorSyncMs: number): Promise<AccountLease[]> {
     const rows = await this.prisma.$queryRaw<{ chain_id: bigint; address: string; lease_epoch: bigint }[]>`
@@ -116,66 +165,138 @@ RETURNING c.lease_epoch`;
     await this.prisma.$executeRaw`UPDATE nonces SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ${owner}`;
   }
 
-  /** The account's open transactions in nonce order, and its released nonces. Two reads, no lock. */
-  async openWork(chainId: number, address: string): Promise<{ transactions: OpenTransaction[]; holes: ReleasedHole[] }> {
-    const chain = BigInt(chainId);
-    const [rows, holes] = await Promise.all([
-      this.prisma.$queryRaw<
-        {
-          id: string;
-          nonce: bigint;
-          status: OpenTransaction['status'];
-          kind: string;
-          nonce_source: string;
-          hash: string | null;
-          raw: string | null;
-          type: number | null;
-          fields: Record<string, unknown> | null;
-          previous: string[] | null;
-          first_fields: Record<string, unknown> | null;
-          lease_expired: boolean | null;
-          since_sent_ms: number;
-          resends: number;
-          attempts: number;
-          block_number: bigint | null;
-          block_hash: string | null;
-        }[]
-      >`
-SELECT t.id::text AS id, t.nonce, t.status::text AS status, t.kind, t.nonce_source::text AS nonce_source, t.hash, t.raw, t.type, t.fields,
-       (SELECT array_agg(a.hash::text) FROM transaction_attempts a WHERE a.transaction_id = t.id) AS previous,
-       (SELECT a.fields FROM transaction_attempts a WHERE a.transaction_id = t.id ORDER BY a.created_at LIMIT 1) AS first_fields,
-       t.lease_until < now() AS lease_expired,
-       (EXTRACT(EPOCH FROM now() - coalesce(t.sent_at, t.submitted_at, t.created_at)) * 1000)::float8 AS since_sent_ms,
-       t.resends, t.attempts, t.block_number, t.block_hash
+  /**
+   * One statement per round: takes (or renews) the lease of up to `limit` accounts of `chainId` with
+   * open work (a transaction allocated, signed, submitted or mined, or a released nonce), plus, with
+   * `includeIdle`, accounts whose floor is due, and returns each one's work (AccountWork). The
+   * candidates come from the open rows (status index) and released_nonces, not from a scan of every
+   * account: the cost follows the open work, not the number of accounts. SKIP LOCKED and the epoch
+   * as in claimAccounts.
+   */
+  async claimWork(owner: string, o: ClaimWorkOptions): Promise<AccountWork[]> {
+    const chain = BigInt(o.chainId);
+    const idle = o.includeIdle
+      ? Prisma.sql`UNION SELECT c.address FROM nonces c WHERE c.chain_id = ${chain} AND c.chain_nonce_at < now() - ${BigInt(o.floorSyncMs)} * INTERVAL '1 millisecond'`
+      : Prisma.empty;
+    const rows = await this.prisma.$queryRaw<WorkRow[]>`
+WITH work AS (
+  SELECT t.from_address AS address FROM transactions t WHERE t.status IN ${OPEN} AND t.chain_id = ${chain}
+  UNION SELECT r.address FROM released_nonces r WHERE r.chain_id = ${chain}
+  ${idle}
+), cand AS (
+  SELECT c.chain_id, c.address FROM nonces c JOIN work w ON w.address = c.address
+  WHERE c.chain_id = ${chain} AND (c.lease_owner = ${owner} OR c.lease_until IS NULL OR c.lease_until < now())
+  ORDER BY c.lease_until NULLS FIRST
+  LIMIT ${o.limit}
+  FOR UPDATE OF c SKIP LOCKED
+), l AS (
+  UPDATE nonces c SET
+    lease_epoch = CASE WHEN c.lease_owner IS DISTINCT FROM ${owner} THEN c.lease_epoch + 1 ELSE c.lease_epoch END,
+    lease_owner = ${owner},
+    lease_until = now() + ${BigInt(o.leaseMs)} * INTERVAL '1 millisecond'
+  FROM cand WHERE c.chain_id = cand.chain_id AND c.address = cand.address
+  RETURNING c.chain_id, c.address, c.lease_epoch, c.next_nonce, c.chain_nonce, c.chain_nonce_at
+)
+${workColumns(o.floorSyncMs, o.stuckAfterMs)}`;
+    return rows.map((r) => toWork(r, owner));
+  }
+
+  /** The same work for one account whose lease this replica holds (operator resync). */
+  async accountWork(lease: AccountLease, floorSyncMs: number, stuckAfterMs: number): Promise<AccountWork | undefined> {
+    const rows = await this.prisma.$queryRaw<WorkRow[]>`
+WITH l AS (
+  SELECT c.chain_id, c.address, c.lease_epoch, c.next_nonce, c.chain_nonce, c.chain_nonce_at FROM nonces c
+  WHERE c.chain_id = ${BigInt(lease.chainId)} AND c.address = ${lease.address}
+)
+${workColumns(floorSyncMs, stuckAfterMs)}`;
+    return rows[0] && { ...toWork(rows[0], lease.owner), lease };
+  }
+
+  /** hsm_sync_floor for several accounts in one statement (in address order, the lock order of one replica). */
+  async syncFloors(chainId: number, floors: { address: string; minedCount: number }[]): Promise<Map<string, { nextNonce: number; raised: boolean }>> {
+    const out = new Map<string, { nextNonce: number; raised: boolean }>();
+    if (floors.length === 0) return out;
+    const sorted = [...floors].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+    const rows = await this.prisma.$queryRaw<{ address: string; o_next_nonce: bigint; o_raised: boolean }[]>`
+SELECT u.address, f.o_next_nonce, f.o_raised
+FROM unnest(${sorted.map((f) => f.address)}::text[], ${sorted.map((f) => String(f.minedCount))}::int8[]) WITH ORDINALITY AS u(address, mined, ord)
+CROSS JOIN LATERAL hsm_sync_floor(${BigInt(chainId)}, u.address, u.mined) f`;
+    for (const r of rows) out.set(r.address, { nextNonce: Number(r.o_next_nonce), raised: r.o_raised });
+    return out;
+  }
+
+  /**
+   * markMined for many transactions (any accounts, each fenced on its own lease) in one statement.
+   * Returns the ids that changed.
+   */
+  async markMinedMany(owner: string, items: MinedItem[]): Promise<string[]> {
+    if (items.length === 0) return [];
+    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
+WITH r AS (
+  SELECT * FROM unnest(${items.map((i) => i.id)}::uuid[], ${items.map((i) => String(i.lease.chainId))}::int8[], ${items.map((i) => i.lease.address)}::text[],
+    ${items.map((i) => i.lease.epoch.toString())}::int8[], ${items.map((i) => i.receipt.hash)}::text[],
+    ${items.map((i) => String(i.receipt.blockNumber))}::int8[], ${items.map((i) => i.receipt.blockHash)}::text[], ${items.map((i) => i.receipt.status)}::int[],
+    ${items.map((i) => i.receipt.gasUsed.toString())}::numeric[], ${items.map((i) => (i.receipt.effectiveGasPrice === null ? null : i.receipt.effectiveGasPrice.toString()))}::numeric[],
+    ${items.map((i) => i.confirmations)}::int[])
+    AS r(id, chain_id, address, epoch, hash, block_number, block_hash, receipt_status, gas_used, effective_gas_price, confirmations)
+), cur AS (
+  SELECT t.id, t.hash, t.raw, t.fields, r.hash AS new_hash FROM transactions t JOIN r ON r.id = t.id
+  WHERE t.status IN ('signed', 'submitted') AND t.chain_id = r.chain_id AND t.from_address = r.address
+    AND EXISTS (SELECT 1 FROM nonces n WHERE n.chain_id = t.chain_id AND n.address = t.from_address
+                AND n.lease_owner = ${owner} AND n.lease_epoch = r.epoch AND n.lease_until > now())
+  ORDER BY t.id
+  FOR UPDATE OF t
+), kept AS (
+  INSERT INTO transaction_attempts (transaction_id, hash, raw, fields, replaced_by)
+  SELECT cur.id, cur.hash, cur.raw, cur.fields, cur.new_hash FROM cur WHERE cur.hash IS DISTINCT FROM cur.new_hash AND cur.hash IS NOT NULL
+  ON CONFLICT (hash) DO NOTHING
+)
+UPDATE transactions t SET status = (CASE WHEN r.receipt_status = 1 THEN 'mined' ELSE 'failed' END)::transaction_status, hash = r.hash,
+  raw = COALESCE(a.raw, t.raw), fields = COALESCE(a.fields, t.fields),
+  block_number = r.block_number, block_hash = r.block_hash, receipt_status = r.receipt_status,
+  gas_used = r.gas_used, effective_gas_price = r.effective_gas_price,
+  confirmations = r.confirmations, mined_at = now(), error = NULL, lease_until = NULL, updated_at = now()
+FROM cur JOIN r ON r.id = cur.id LEFT JOIN transaction_attempts a ON a.transaction_id = cur.id AND a.hash = r.hash
+WHERE t.id = cur.id
+RETURNING t.id::text AS id`;
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * Counts confirmations of the leased accounts' mined transactions whose block is canonical
+   * (`canonicalBlocks`: block hashes the caller checked against the node at `head`), and moves
+   * those with `confirmations` or more to confirmed. One statement for every account; rows whose
+   * count would not change are not written. Returns how many became confirmed.
+   */
+  async confirmMined(owner: string, leases: AccountLease[], canonicalBlocks: string[], head: number, confirmations: number): Promise<number> {
+    if (leases.length === 0 || canonicalBlocks.length === 0) return 0;
+    const h = BigInt(head);
+    const rows = await this.prisma.$queryRaw<{ confirmed: boolean }[]>`
+WITH l AS (
+  SELECT * FROM unnest(${leases.map((x) => String(x.chainId))}::int8[], ${leases.map((x) => x.address)}::text[], ${leases.map((x) => x.epoch.toString())}::int8[]) AS l(chain_id, address, epoch)
+  WHERE EXISTS (SELECT 1 FROM nonces n WHERE n.chain_id = l.chain_id AND n.address = l.address
+                AND n.lease_owner = ${owner} AND n.lease_epoch = l.epoch AND n.lease_until > now())
+)
+UPDATE transactions t SET confirmations = GREATEST(0, ${h} - t.block_number + 1)::int,
+  status = CASE WHEN ${h} - t.block_number + 1 >= ${confirmations} THEN 'confirmed'::transaction_status ELSE t.status END,
+  confirmed_at = CASE WHEN ${h} - t.block_number + 1 >= ${confirmations} THEN now() ELSE t.confirmed_at END,
+  -- A count alone leaves updated_at (indexed) as it is: the row can then be updated in place (HOT).
+  updated_at = CASE WHEN ${h} - t.block_number + 1 >= ${confirmations} THEN now() ELSE t.updated_at END
+FROM l
+WHERE t.chain_id = l.chain_id AND t.from_address = l.address AND t.status = 'mined' AND t.block_hash = ANY(${canonicalBlocks}::text[])
+  AND (t.confirmations IS DISTINCT FROM GREATEST(0, ${h} - t.block_number + 1) OR ${h} - t.block_number + 1 >= ${confirmations})
+RETURNING t.status = 'confirmed' AS confirmed`;
+    return rows.filter((r) => r.confirmed).length;
+  }
+
+  /** An account's mined transactions in the given blocks (a block the node no longer has at that height). */
+  async minedIn(chainId: number, address: string, blockHashes: string[]): Promise<OpenTransaction[]> {
+    const rows = await this.prisma.$queryRaw<TransactionRow[]>`
+SELECT ${transactionColumns(Prisma.raw('true'), Prisma.raw('true'))}
 FROM transactions t
-WHERE t.chain_id = ${chain} AND t.from_address = ${address} AND t.status IN ${OPEN}
-ORDER BY t.nonce`,
-      this.prisma.$queryRaw<{ nonce: bigint; age_ms: number }[]>`
-SELECT nonce, (EXTRACT(EPOCH FROM now() - released_at) * 1000)::float8 AS age_ms
-FROM released_nonces WHERE chain_id = ${chain} AND address = ${address} ORDER BY nonce`,
-    ]);
-    return {
-      transactions: rows.map((r) => ({
-        id: r.id,
-        nonce: Number(r.nonce),
-        status: r.status,
-        kind: r.kind,
-        nonceSource: r.nonce_source,
-        hash: r.hash,
-        raw: r.raw,
-        type: r.type,
-        fields: r.fields,
-        previousHashes: r.previous ?? [],
-        firstFields: r.first_fields,
-        leaseExpired: r.lease_expired === true,
-        sinceSentMs: r.since_sent_ms,
-        resends: r.resends,
-        attempts: r.attempts,
-        blockNumber: r.block_number === null ? null : Number(r.block_number),
-        blockHash: r.block_hash,
-      })),
-      holes: holes.map((h) => ({ nonce: Number(h.nonce), ageMs: h.age_ms })),
-    };
+WHERE t.chain_id = ${BigInt(chainId)} AND t.from_address = ${address} AND t.status = 'mined' AND t.block_hash = ANY(${blockHashes}::text[])
+ORDER BY t.nonce`;
+    return rows.map(toOpenTransaction);
   }
 
   /** Applies the chain's mined count as a floor (and rewinds a released top); see hsm_sync_floor. */
@@ -331,10 +452,14 @@ ORDER BY t.created_at DESC, t.nonce DESC LIMIT ${limit}`,
     };
   }
 
-  /** Unpublished outbox events, oldest first. */
-  async pendingEvents(limit: number): Promise<{ id: string; subject: string; payload: unknown }[]> {
+  /**
+   * Unpublished outbox events, oldest first; `message` is the JSON to publish (the payload with the
+   * event id), serialised by Postgres so it is not parsed and re-serialised here.
+   */
+  async pendingEvents(limit: number): Promise<{ id: string; subject: string; message: string }[]> {
     return this.prisma.$queryRaw`
-SELECT id::text AS id, subject, payload FROM outbox_events WHERE published_at IS NULL ORDER BY seq LIMIT ${limit}`;
+SELECT id::text AS id, subject, (jsonb_build_object('id', id) || payload)::text AS message
+FROM outbox_events WHERE published_at IS NULL ORDER BY seq LIMIT ${limit}`;
   }
 
   async markPublished(ids: string[]): Promise<void> {
@@ -353,4 +478,106 @@ DELETE FROM outbox_events WHERE published_at IS NOT NULL AND published_at < now(
 function fence(lease: AccountLease): Prisma.Sql {
   return Prisma.sql`EXISTS (SELECT 1 FROM nonces n WHERE n.chain_id = ${BigInt(lease.chainId)} AND n.address = ${lease.address}
   AND n.lease_owner = ${lease.owner} AND n.lease_epoch = ${lease.epoch} AND n.lease_until > now())`;
+}
+
+/** Milliseconds since the current raw transaction was last broadcast (or allocated). */
+const SINCE_SENT_MS = Prisma.sql`(EXTRACT(EPOCH FROM now() - coalesce(t.sent_at, t.submitted_at, t.created_at)) * 1000)::float8`;
+
+/** One ledger row as the tracker reads it; `raw` and the replacement fields only when asked for. */
+function transactionColumns(withRaw: Prisma.Sql, withDetails: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`t.id::text AS id, t.nonce, t.status::text AS status, t.kind, t.nonce_source::text AS nonce_source, t.hash,
+  CASE WHEN ${withRaw} THEN t.raw END AS raw,
+  CASE WHEN ${withDetails} THEN t.type END AS type,
+  CASE WHEN ${withDetails} THEN t.fields END AS fields,
+  (SELECT array_agg(a.hash::text) FROM transaction_attempts a WHERE a.transaction_id = t.id) AS previous,
+  CASE WHEN ${withDetails} THEN (SELECT a.fields FROM transaction_attempts a WHERE a.transaction_id = t.id ORDER BY a.created_at LIMIT 1) END AS first_fields,
+  t.lease_until < now() AS lease_expired, ${SINCE_SENT_MS} AS since_sent_ms,
+  t.resends, t.attempts, t.block_number, t.block_hash`;
+}
+
+/**
+ * The work of each account in CTE `l` (chain_id, address, lease_epoch, next_nonce, chain_nonce,
+ * chain_nonce_at): its transactions not yet mined (raw only for signed or stuck ones), its released
+ * nonces, and the distinct blocks of its mined transactions, as JSON per account.
+ */
+function workColumns(floorSyncMs: number, stuckAfterMs: number): Prisma.Sql {
+  const stuck = Prisma.sql`${SINCE_SENT_MS} >= ${stuckAfterMs}`;
+  return Prisma.sql`SELECT l.chain_id, l.address, l.lease_epoch, l.next_nonce, l.chain_nonce,
+  l.chain_nonce_at < now() - ${BigInt(floorSyncMs)} * INTERVAL '1 millisecond' AS floor_due,
+  (SELECT json_agg(x ORDER BY x.nonce) FROM (
+     SELECT ${transactionColumns(Prisma.sql`t.status = 'signed' OR ${stuck}`, stuck)}
+     FROM transactions t WHERE t.chain_id = l.chain_id AND t.from_address = l.address AND t.status IN ('allocated', 'signed', 'submitted')) x) AS txs,
+  (SELECT json_agg(json_build_object('nonce', r.nonce, 'age_ms', (EXTRACT(EPOCH FROM now() - r.released_at) * 1000)::float8) ORDER BY r.nonce)
+     FROM released_nonces r WHERE r.chain_id = l.chain_id AND r.address = l.address) AS holes,
+  (SELECT json_agg(json_build_object('block_number', b.block_number, 'block_hash', b.block_hash)) FROM (
+     SELECT DISTINCT t.block_number, t.block_hash FROM transactions t
+     WHERE t.chain_id = l.chain_id AND t.from_address = l.address AND t.status = 'mined') b) AS mined_blocks
+FROM l`;
+}
+
+/** A transaction row, from $queryRaw (bigint) or from json_agg (number). */
+interface TransactionRow {
+  id: string;
+  nonce: bigint | number;
+  status: OpenTransaction['status'];
+  kind: string;
+  nonce_source: string;
+  hash: string | null;
+  raw: string | null;
+  type: number | null;
+  fields: Record<string, unknown> | null;
+  previous: string[] | null;
+  first_fields: Record<string, unknown> | null;
+  lease_expired: boolean | null;
+  since_sent_ms: number;
+  resends: number;
+  attempts: number;
+  block_number: bigint | number | null;
+  block_hash: string | null;
+}
+
+interface WorkRow {
+  chain_id: bigint;
+  address: string;
+  lease_epoch: bigint;
+  next_nonce: bigint;
+  chain_nonce: bigint;
+  floor_due: boolean;
+  txs: TransactionRow[] | null;
+  holes: { nonce: number; age_ms: number }[] | null;
+  mined_blocks: { block_number: number; block_hash: string }[] | null;
+}
+
+function toOpenTransaction(r: TransactionRow): OpenTransaction {
+  return {
+    id: r.id,
+    nonce: Number(r.nonce),
+    status: r.status,
+    kind: r.kind,
+    nonceSource: r.nonce_source,
+    hash: r.hash,
+    raw: r.raw,
+    type: r.type,
+    fields: r.fields,
+    previousHashes: r.previous ?? [],
+    firstFields: r.first_fields,
+    leaseExpired: r.lease_expired === true,
+    sinceSentMs: r.since_sent_ms,
+    resends: r.resends,
+    attempts: r.attempts,
+    blockNumber: r.block_number === null ? null : Number(r.block_number),
+    blockHash: r.block_hash,
+  };
+}
+
+function toWork(r: WorkRow, owner: string): AccountWork {
+  return {
+    lease: { chainId: Number(r.chain_id), address: r.address, owner, epoch: r.lease_epoch },
+    nextNonce: Number(r.next_nonce),
+    chainNonce: Number(r.chain_nonce),
+    floorDue: r.floor_due,
+    transactions: (r.txs ?? []).map(toOpenTransaction),
+    holes: (r.holes ?? []).map((h) => ({ nonce: Number(h.nonce), ageMs: h.age_ms })),
+    minedBlocks: (r.mined_blocks ?? []).map((b) => ({ blockNumber: Number(b.block_number), blockHash: b.block_hash })),
+  };
 }

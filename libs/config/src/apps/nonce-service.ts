@@ -32,7 +32,12 @@ export const nonceServiceConfig = defineConfig('nonce-service', {
     default: true,
     description: 'Run the transaction tracker (receipts, confirmations, re-sends, fee bumps, hole reuse and gap fill) and the outbox relay to JetStream in this replica. Replicas split accounts between them by lease.',
   }),
-  trackIntervalMs: int({ env: 'NONCE_TRACK_INTERVAL_MS', default: 1_000, min: 50, description: 'How often the tracker looks at the accounts it holds (receipts are polled in one batch per account).' }),
+  trackIntervalMs: int({
+    env: 'NONCE_TRACK_INTERVAL_MS',
+    default: 1_000,
+    min: 50,
+    description: 'How often the tracker looks at the accounts with open work (one Postgres statement and at most two node batches per round for all of them; nothing else when no transaction is open).',
+  }),
   trackerLeaseMs: int({
     env: 'NONCE_TRACKER_LEASE_MS',
     default: 15_000,
@@ -65,7 +70,13 @@ export const nonceServiceConfig = defineConfig('nonce-service', {
     min: 0,
     description: 'A released nonce that no request reused for this long, with later nonces waiting behind it, is filled with a zero-value self-transfer.',
   }),
-  floorSyncMs: int({ env: 'NONCE_FLOOR_SYNC_MS', default: 60_000, min: 1_000, description: "How often an idle account's counter is checked against the chain's mined count (a floor)." }),
+  floorSyncMs: int({
+    env: 'NONCE_FLOOR_SYNC_MS',
+    default: 60_000,
+    min: 1_000,
+    description:
+      "How often an account's counter is checked against the chain's mined count (a floor) when nothing calls for it sooner (the chain ahead of the counter, released nonces); idle accounts are looked for about four times per period.",
+  }),
   eventsStream: str({ env: 'NONCE_EVENTS_STREAM', default: 'HSM_TX', description: 'JetStream stream (created if absent, subjects hsm.v1.tx.>) that receives every transaction state change.' }),
   outboxIntervalMs: int({ env: 'NONCE_OUTBOX_INTERVAL_MS', default: 250, min: 10, description: 'How often unpublished outbox events are relayed to JetStream.' }),
   outboxRetentionMs: int({ env: 'NONCE_OUTBOX_RETENTION_MS', default: 3_600_000, min: 0, description: 'How long published outbox events stay in Postgres before they are deleted.' }),
