@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { ErrorCode, type AllocateNonceReply, type AllocateNonceRequest, type RecordOutcomeReply, type RecordOutcomeRequest } from '@hsm-signer/contracts';
 import { ServiceError } from '@hsm-signer/messaging';
-import type { AllocationSlot, ExistingSlot, LifecycleLedger, NonceLedger, OutcomeResult } from '@hsm-signer/persistence';
+import type { AllocationSlot, ExistingSlot, LifecycleLedger, NonceLedger, OutcomeResult, SubmittedItem, SubmittedRecord } from '@hsm-signer/persistence';
 import { KeyedBatcher } from './batcher';
 import { NodeRequestError, type ChainReader } from './node-client';
 import { decodeRawTransaction, RawTransactionError } from './raw-transaction';
@@ -76,9 +76,34 @@ export class NonceAllocator {
     throw new ServiceError(ErrorCode.NonceConflict, `request id ${request.requestId} is still being sent by an earlier call (transaction ${transactionId}); retry later`);
   }
 
-  /** Many outcomes at once (the batched route): one result or error per request, in order. */
+  /**
+   * Many outcomes at once (the batched route): the `submitted` ones — nearly all of them on the hot
+   * path — in one statement (NonceLedger.markSubmittedMany), the rest one by one. One reply or
+   * error per request, in order; each ends exactly as {@link recordOutcome} would end it.
+   */
   async recordOutcomes(requests: RecordOutcomeRequest[]): Promise<Array<RecordOutcomeReply | Error>> {
-    return Promise.all(requests.map((r) => this.recordOutcome(r).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))));
+    const results: Array<RecordOutcomeReply | Error> = new Array(requests.length);
+    const submitted: Array<{ index: number; item: SubmittedItem }> = [];
+    const others: Promise<void>[] = [];
+    requests.forEach((request, index) => {
+      if (request.outcome !== 'submitted') {
+        others.push(this.recordOutcome(request).then((r) => void (results[index] = r), (e: unknown) => void (results[index] = asError(e))));
+        return;
+      }
+      try {
+        submitted.push({ index, item: { transactionId: request.transactionId, record: this.submittedRecord(request) } });
+      } catch (error) {
+        results[index] = asError(error);
+      }
+    });
+    const bulk = submitted.length
+      ? this.ledger.markSubmittedMany(submitted.map((s) => s.item)).then(
+          (outcomes) => outcomes.forEach((outcome, k) => (results[submitted[k].index] = this.outcomeReply(requests[submitted[k].index], outcome))),
+          (error: unknown) => submitted.forEach((s) => (results[s.index] = asError(error))),
+        )
+      : undefined;
+    await Promise.all([...others, bulk]);
+    return results;
   }
 
   async recordOutcome(request: RecordOutcomeRequest): Promise<RecordOutcomeReply> {
@@ -94,25 +119,7 @@ export class NonceAllocator {
       return { ok: 1 };
     }
     if (request.outcome === 'submitted') {
-      if (!request.hash) throw new ServiceError(ErrorCode.InvalidRequest, 'a submitted outcome needs the transaction hash');
-      let decoded;
-      if (request.raw) {
-        try {
-          decoded = decodeRawTransaction(request.raw);
-        } catch (error) {
-          if (error instanceof RawTransactionError) throw new ServiceError(ErrorCode.InvalidRequest, error.message, { cause: error });
-          throw error;
-        }
-        if (decoded.hash !== request.hash) throw new ServiceError(ErrorCode.InvalidRequest, `hash ${request.hash} is not the hash of raw (${decoded.hash})`);
-      }
-      result = await this.ledger.markSubmitted(request.transactionId, {
-        hash: request.hash,
-        raw: request.raw,
-        type: decoded?.type,
-        fields: decoded?.fields,
-        rawNonce: decoded?.nonce,
-        rawChainId: decoded?.chainId,
-      });
+      result = await this.ledger.markSubmitted(request.transactionId, this.submittedRecord(request));
     } else {
       const chainCount = request.outcome === 'rejected' ? await this.chainFloorFor(request.transactionId) : undefined;
       const released = await this.ledger.release(request.transactionId, request.outcome, request.error, chainCount);
@@ -124,12 +131,27 @@ export class NonceAllocator {
       }
       result = released;
     }
-    if (result.kind === 'not-found') throw new ServiceError(ErrorCode.TransactionNotFound, `no transaction ${request.transactionId} in the ledger`);
+    const reply = this.outcomeReply(request, result);
+    if (reply instanceof Error) throw reply;
+    return reply;
+  }
+
+  /** The ledger's answer to an outcome as the caller sees it. */
+  private outcomeReply(request: RecordOutcomeRequest, result: OutcomeResult): RecordOutcomeReply | ServiceError {
+    if (result.kind === 'not-found') return new ServiceError(ErrorCode.TransactionNotFound, `no transaction ${request.transactionId} in the ledger`);
     if (result.kind === 'conflict') {
       this.logger?.warn({ transactionId: request.transactionId, outcome: request.outcome, status: result.status }, 'outcome refused');
-      throw new ServiceError(ErrorCode.NonceConflict, `cannot record ${request.outcome} for ${request.transactionId}: ${result.reason}`);
+      return new ServiceError(ErrorCode.NonceConflict, `cannot record ${request.outcome} for ${request.transactionId}: ${result.reason}`);
     }
     return { ok: 1 };
+  }
+
+  /** A `submitted` outcome as a ledger record: the raw transaction decoded and checked against the hash. */
+  private submittedRecord(request: RecordOutcomeRequest): SubmittedRecord {
+    if (!request.hash) throw new ServiceError(ErrorCode.InvalidRequest, 'a submitted outcome needs the transaction hash');
+    if (!request.raw) return { hash: request.hash };
+    const decoded = this.decode(request.raw, request.hash);
+    return { hash: request.hash, raw: request.raw, type: decoded.type, fields: decoded.fields, rawNonce: decoded.nonce, rawChainId: decoded.chainId };
   }
 
   /**
@@ -260,6 +282,10 @@ export class NonceAllocator {
     await this.ledger.initAccount(chainId, address, pending);
     this.logger?.info({ chainId, address, pending }, 'new nonce account seeded from the node');
   }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 function payloadMismatch(requestId: string | undefined): ServiceError {

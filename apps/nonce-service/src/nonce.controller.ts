@@ -1,9 +1,9 @@
 import { Controller, Get, HttpCode, HttpException, HttpStatus, Inject, Param, Post } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import type { Logger } from 'pino';
-import { BatchRoutes, Routes, Subjects } from '@hsm-signer/contracts';
-import { eachRequest, handleRpc, handleRpcBatch } from '@hsm-signer/messaging';
-import type { LifecycleLedger, PrismaClient } from '@hsm-signer/persistence';
+import { BatchRoutes, ErrorCode, Routes, Subjects } from '@hsm-signer/contracts';
+import { eachRequest, handleRpc, handleRpcBatch, ServiceError } from '@hsm-signer/messaging';
+import { isDatabaseUnavailable, type LifecycleLedger, type PrismaClient } from '@hsm-signer/persistence';
 import { NonceAllocator } from './nonce-allocator';
 import type { Tracker } from './tracker';
 
@@ -27,26 +27,42 @@ export class NonceController {
 
   private readonly onUnexpected = (error: unknown) => this.logger.error({ err: error }, 'unexpected error in a nonce-service handler');
 
+  /** Postgres down or restarting: a stable, retryable code for the caller, not the driver's text. */
+  private readonly ledger = <T>(run: () => Promise<T>): Promise<T> =>
+    run().catch((error: unknown) => {
+      throw isDatabaseUnavailable(error) ? this.unavailable(error as Error) : error;
+    });
+
   @MessagePattern(Subjects.nonceAllocate)
   allocate(@Payload() payload: unknown) {
-    return handleRpc(Routes.nonceAllocate, payload, (request) => this.allocator.allocate(request), this.onUnexpected);
+    return handleRpc(Routes.nonceAllocate, payload, (request) => this.ledger(() => this.allocator.allocate(request)), this.onUnexpected);
   }
 
   @MessagePattern(Subjects.nonceRecordOutcome)
   recordOutcome(@Payload() payload: unknown) {
-    return handleRpc(Routes.nonceRecordOutcome, payload, (request) => this.allocator.recordOutcome(request), this.onUnexpected);
+    return handleRpc(Routes.nonceRecordOutcome, payload, (request) => this.ledger(() => this.allocator.recordOutcome(request)), this.onUnexpected);
   }
 
   /** The gateways' hot path: a turn's allocations in one message; per account they coalesce into one statement (NonceAllocator). */
   @MessagePattern(Subjects.nonceAllocateBatch)
   allocateBatch(@Payload() payload: unknown) {
-    return handleRpcBatch(BatchRoutes.nonceAllocate, payload, eachRequest((request) => this.allocator.allocate(request)), this.onUnexpected);
+    return handleRpcBatch(BatchRoutes.nonceAllocate, payload, eachRequest((request) => this.ledger(() => this.allocator.allocate(request))), this.onUnexpected);
   }
 
   /** The gateways' hot path: a turn's outcomes in one message; the `submitted` ones in one statement. */
   @MessagePattern(Subjects.nonceRecordOutcomeBatch)
   recordOutcomeBatch(@Payload() payload: unknown) {
-    return handleRpcBatch(BatchRoutes.nonceRecordOutcome, payload, (requests) => this.allocator.recordOutcomes(requests), this.onUnexpected);
+    return handleRpcBatch(
+      BatchRoutes.nonceRecordOutcome,
+      payload,
+      async (requests) => (await this.allocator.recordOutcomes(requests)).map((r) => (r instanceof Error && isDatabaseUnavailable(r) ? this.unavailable(r) : r)),
+      this.onUnexpected,
+    );
+  }
+
+  private unavailable(error: Error): ServiceError {
+    this.logger.warn({ err: error.message }, 'the ledger database is unreachable');
+    return new ServiceError(ErrorCode.LedgerUnavailable, 'nonce-service cannot reach its database (Postgres down or restarting); retry shortly');
   }
 
   /** Operator view (issue 3 scope 8): the account's counter, chain floor, tracker lease, holes and last 50 transactions. */

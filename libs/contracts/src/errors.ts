@@ -21,6 +21,8 @@ export const ErrorCode = {
   NonceConflict: 'HSM30001',
   /** A referenced ledger transaction does not exist. */
   TransactionNotFound: 'HSM30002',
+  /** The nonce ledger's database cannot be reached right now (down, restarting): retry shortly. */
+  LedgerUnavailable: 'HSM30003',
   /** The Ethereum node could not be reached. */
   NodeUnavailable: 'HSM40001',
   /** Anything unexpected. The message says what; the logs have the cause. */

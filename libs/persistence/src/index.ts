@@ -3,3 +3,4 @@ export * from './migrate';
 export * from './nonce-ledger';
 export * from './account-registry';
 export * from './lifecycle-ledger';
+export * from './database-errors';

@@ -21,6 +21,7 @@ describe('toClientError (NATS and remote failures → JSON-RPC)', () => {
     [ErrorCode.SigningFailed, InternalJsonRpcError, -32603, 400],
     [ErrorCode.SignatureMismatch, InternalJsonRpcError, -32603, 400],
     [ErrorCode.Internal, InternalJsonRpcError, -32603, 500],
+    [ErrorCode.LedgerUnavailable, ServiceUnavailableError, -32000, 503],
   ])('remote %s → %p code %d HTTP %d', (code, Expected, rpcCode, status) => {
     const cause = new RemoteServiceError('hsm.v1.signer.sign-transaction', code, 'detail');
     const mapped = toClientError(cause);

@@ -54,6 +54,8 @@ function fromRemote(error: RemoteServiceError): JsonRpcError {
       return new JsonRpcError(JsonRpcErrorCode.Server, error.message, { httpStatus: 409, cause: error });
     case ErrorCode.NodeUnavailable:
       return new DownstreamUnavailableError(true, { cause: error });
+    case ErrorCode.LedgerUnavailable:
+      return new ServiceUnavailableError(service, error.message, { cause: error });
     default:
       return new InternalJsonRpcError(`${service}: ${error.message}`, { cause: error });
   }

@@ -52,6 +52,16 @@ export interface TransactionSenderOptions {
 }
 
 /**
+ * Whether a failed record may still land later: transport trouble, or nonce-service answering that
+ * its database is unreachable (or failing unexpectedly). A refusal on the merits (conflict, unknown
+ * transaction, invalid) stays refused.
+ */
+function mayRecordLater(error: unknown): boolean {
+  if (!(error instanceof RemoteServiceError)) return true;
+  return error.code === ErrorCode.LedgerUnavailable || error.code === ErrorCode.Internal;
+}
+
+/**
  * Allocations per send when the node says "nonce too low" for a nonce the ledger handed out (the
  * chain moved past the ledger: the key was used outside, or a reaped lease's transaction landed).
  */
@@ -307,8 +317,8 @@ export class TransactionSender {
     } catch (error) {
       this.logger.error({ transactionId: request.transactionId, outcome: request.outcome, hash: request.hash, err: error instanceof Error ? error.message : String(error) }, 'could not record the send outcome with nonce-service');
       // A sent transaction the ledger never hears of loses its nonce lease and its hash; keep trying
-      // in the background while NATS / nonce-service come back (a late `submitted` is taken back).
-      if (request.outcome === 'submitted' && !(error instanceof RemoteServiceError)) this.retryRecord(request, 1);
+      // in the background while NATS / nonce-service / Postgres come back (a late `submitted` is taken back).
+      if (request.outcome === 'submitted' && mayRecordLater(error)) this.retryRecord(request, 1);
     }
   }
 
@@ -319,7 +329,7 @@ export class TransactionSender {
       this.options.bus.requestBatched(BatchRoutes.nonceRecordOutcome, request).then(
         () => this.logger.warn({ transactionId: request.transactionId, attempt }, 'send outcome recorded on retry'),
         (error: unknown) => {
-          if (!(error instanceof RemoteServiceError)) this.retryRecord(request, attempt + 1);
+          if (mayRecordLater(error)) this.retryRecord(request, attempt + 1);
         },
       );
     }, 500 * 2 ** attempt);
