@@ -26,7 +26,7 @@ import { getAddress, keccak256, toBeHex, Wallet } from 'ethers';
 import { Client } from 'pg';
 import { Routes } from '@hsm-signer/contracts';
 import { NatsBus } from '@hsm-signer/messaging';
-import { ANVIL_DEV_ADDRESS, startStack, type Stack } from '@hsm-signer/testing';
+import { ANVIL_DEV_ADDRESS, createTestDatabase, startStack, type Stack } from '@hsm-signer/testing';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -42,6 +42,8 @@ interface Options {
   legTimeoutMs: number;
   mineTimeoutMs: number;
   withGas: boolean;
+  /** The run's database with synchronous_commit = off (ALTER DATABASE): what the commit flush costs. */
+  pgAsyncCommit: boolean;
   gateways: number;
   nonceReplicas: number;
   signerReplicas: number;
@@ -64,6 +66,7 @@ function parseOptions(argv: string[]): Options {
     legTimeoutMs: 180_000,
     mineTimeoutMs: 90_000,
     withGas: false,
+    pgAsyncCommit: false,
     gateways: 1,
     nonceReplicas: 1,
     signerReplicas: 1,
@@ -90,6 +93,7 @@ function parseOptions(argv: string[]): Options {
       case '--leg-timeout': o.legTimeoutMs = num(flag, value(), 1, 3600) * 1000; break;
       case '--mine-timeout': o.mineTimeoutMs = num(flag, value(), 1, 3600) * 1000; break;
       case '--with-gas': o.withGas = true; break;
+      case '--pg-async-commit': o.pgAsyncCommit = true; break;
       case '--gateways': o.gateways = num(flag, value(), 1, 8); break;
       case '--nonce-replicas': o.nonceReplicas = num(flag, value(), 1, 8); break;
       case '--signer-replicas': o.signerReplicas = num(flag, value(), 1, 8); break;
@@ -99,7 +103,7 @@ function parseOptions(argv: string[]): Options {
       case '--discovery-poll-ms': o.discoveryPollMs = num(flag, value(), 200, 3_600_000); break;
       case '--idle': o.idleMs = num(flag, value(), 0, 600) * 1000; break;
       case '--help':
-        console.log('flags: --total N --total4 N --accounts N --concurrency C --c1 N --raw-accounts N --legs 1,2,3,4,c1 --leg-timeout s --mine-timeout s --with-gas --gateways N --nonce-replicas N --signer-replicas N --profile DIR --data-dir DIR --log-level L --discovery-poll-ms MS --idle s');
+        console.log('flags: --total N --total4 N --accounts N --concurrency C --c1 N --raw-accounts N --legs 1,2,3,4,c1 --leg-timeout s --mine-timeout s --with-gas --pg-async-commit --gateways N --nonce-replicas N --signer-replicas N --profile DIR --data-dir DIR --log-level L --discovery-poll-ms MS --idle s');
         process.exit(0);
         break;
       default:
@@ -536,7 +540,17 @@ async function main(): Promise<void> {
   const hsmKeys = Math.max(o.accounts, 2);
 
   const started = Date.now();
+  // --pg-async-commit: the same stack on a database whose commits do not wait for the WAL flush.
+  const asyncDb = o.pgAsyncCommit ? await createTestDatabase() : undefined;
+  if (asyncDb) {
+    const admin = new Client({ connectionString: asyncDb.url });
+    await admin.connect();
+    await admin.query(`ALTER DATABASE "${asyncDb.name}" SET synchronous_commit = off`);
+    await admin.end();
+    log(`database ${asyncDb.name}: synchronous_commit = off`);
+  }
   const stack = await startStack({
+    ...(asyncDb ? { databaseUrl: asyncDb.url } : {}),
     dataDir: o.dataDir,
     keys: hsmKeys,
     blockTime: 1,
@@ -718,6 +732,7 @@ async function main(): Promise<void> {
     if (o.profileDir) await waitForProfiles(o.profileDir, stack, profiled.length);
     log('stopping the stack');
     await stack.stop().catch((e) => log(`stack stop: ${errorText(e)}`));
+    await asyncDb?.drop().catch((e) => log(`database drop: ${errorText(e)}`));
   }
   printReport(o, reports, c1, idle);
   if (o.profileDir) printProfiles(o.profileDir, profiled);
@@ -750,6 +765,7 @@ function printReport(
   out.push(`nonce-storm ${new Date().toISOString()}  (${o.total} tx legs 1–3, ${o.total4} tx over ${o.accounts} accounts leg 4, concurrency ${o.concurrency}, anvil --block-time 1)`);
   out.push(`uptime: ${uptimeText()}`);
   out.push(`code: ${buildIdentity()}`);
+  if (o.pgAsyncCommit) out.push('postgres: synchronous_commit = off for this run (--pg-async-commit)');
   out.push('');
   const head = ['leg', 'ok / sent', 'failed', 'ok tx/s', '% leg 1', 'p50 ms', 'p99 ms', 'contiguous (gaps/dups/foreign/lost)', 'all mined (s)', 'load at start', 'target'];
   const rows: string[][] = [head];
