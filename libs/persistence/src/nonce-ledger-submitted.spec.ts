@@ -228,13 +228,16 @@ describe('NonceLedger.markSubmittedMany: one statement per batch, each item endi
     }
   });
 
-  it('answers an empty batch without a statement, and a batch of unknown or malformed ids with not-found', async () => {
+  it('answers an empty batch without a statement, a batch of one transaction with markSubmitted’s statement, unknown or malformed ids with not-found', async () => {
     const noted = notingStatements(database.pool);
     expect(await new NonceLedger(noted.pool, { leaseMs: 30_000 }).markSubmittedMany([])).toEqual([]);
     expect(noted.names).toEqual([]);
-    expect(await ledger.markSubmittedMany([{ transactionId: randomUUID(), record: { hash: hash(1) } }, { transactionId: 'x', record: { hash: hash(2) } }])).toEqual([
+    // One transaction in the batch: markSubmitted's own statement (the cheaper plan), then its not-found check.
+    const one = new NonceLedger(noted.pool, { leaseMs: 30_000 });
+    expect(await one.markSubmittedMany([{ transactionId: randomUUID(), record: { hash: hash(1) } }, { transactionId: 'x', record: { hash: hash(2) } }])).toEqual([
       { kind: 'not-found' },
       { kind: 'not-found' },
     ]);
+    expect(noted.names).toEqual(['hsm_nl_mark_submitted_v1', 'hsm_nl_current_v1']);
   });
 });
