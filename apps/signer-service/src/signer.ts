@@ -1,12 +1,14 @@
 /**
  * The signing path: unsigned transaction → digest → backend → low-s Ethereum signature whose
  * recovered key is the requested sender → serialised transaction (research/backend-apis.md §E).
- * Hot path cost: one ethers Transaction build + hash, one backend call, at most two native
- * recoveries; the key's address and public key come from the connector's cache.
+ * Hot path cost: one ethers Transaction build and ONE serialisation (the signed form reuses its RLP
+ * fields: libs/ethereum signing-payload.ts), three keccaks (digest, hash, and ethers' checksum of
+ * `to`), one backend call, 1.5 native recoveries on average; r and s stay bytes throughout; the
+ * key's address and public key come from the connector's cache.
  */
 import type { BackendRegistry } from '@hsm-signer/backends';
 import { ErrorCode, type ListKeysReply, type SignTransactionReply, type SignTransactionRequest } from '@hsm-signer/contracts';
-import { buildSignedTransaction, toEthereumSignature, toEthersTransaction, unsignedDigest, verifySignedTransactionSender } from '@hsm-signer/ethereum';
+import { serializeSignedTransaction, toLowSSignature, toSigningPayload, verifySignedTransactionSender } from '@hsm-signer/ethereum';
 import { ServiceError } from '@hsm-signer/messaging';
 import { toServiceError } from './errors';
 
@@ -62,12 +64,11 @@ export class Signer {
     }
     if (!key.publicKey) throw new ServiceError(ErrorCode.SigningFailed, `backend ${ref.backendId} did not provide the public key of "${ref.keyId}"`);
 
-    const unsigned = toEthersTransaction(tx);
-    const digest = unsignedDigest(unsigned);
-    const raw = await this.registry.signDigest(ref, digest);
+    const payload = toSigningPayload(tx);
+    const raw = await this.registry.signDigest(ref, payload.digest);
     // Recovery against the key's public key (whose address is `from`) is the sender check.
-    const signature = toEthereumSignature(digest, raw, key.publicKey);
-    return buildSignedTransaction(unsigned, signature);
+    const signature = toLowSSignature(payload.digest, raw, key.publicKey);
+    return serializeSignedTransaction(payload, signature);
   }
 
   async listKeys(): Promise<ListKeysReply> {

@@ -10,6 +10,13 @@ export interface EthereumSignature {
   yParity: RecoveryId;
 }
 
+/** The same as bytes (32 each): what {@link serializeSignedTransaction} takes, with no hex round trip. */
+export interface LowSSignature {
+  r: Uint8Array;
+  s: Uint8Array;
+  yParity: RecoveryId;
+}
+
 /**
  * The whole post-processing of research/backend-apis.md §E for digest-signing backends:
  * parse (P1363 or DER, pad to 32) → low-s → recovery id by recovery against the known public key.
@@ -19,9 +26,14 @@ export interface EthereumSignature {
  * @param publicKey the signing key, uncompressed 65 bytes (see parsePublicKey)
  */
 export function toEthereumSignature(digest: Uint8Array, signature: BackendSignature, publicKey: Uint8Array): EthereumSignature {
+  const low = toLowSSignature(digest, signature, publicKey);
+  return { r: hexlify(low.r), s: hexlify(low.s), yParity: low.yParity };
+}
+
+/** {@link toEthereumSignature} with r and s left as bytes (the signing hot path). */
+export function toLowSSignature(digest: Uint8Array, signature: BackendSignature, publicKey: Uint8Array): LowSSignature {
   const low = normalizeS(parseBackendSignature(signature));
-  const yParity = findRecoveryId(digest, low, publicKey);
-  return { r: hexlify(low.r), s: hexlify(low.s), yParity };
+  return { r: low.r, s: low.s, yParity: findRecoveryId(digest, low, publicKey) };
 }
 
 /** v for a legacy transaction: 27/28 without chain id, chainId·2 + 35 + recid with EIP-155 (§E.5). */

@@ -7,3 +7,4 @@ export * from './public-key';
 export * from './recover';
 export * from './ethereum-signature';
 export * from './transaction';
+export * from './signing-payload';

@@ -1,4 +1,4 @@
-import { bigIntToBytes, bytesToBigInt, SECP256K1_HALF_N, SECP256K1_N } from './curve';
+import { isAtMostHalfN, subtractFromN } from './curve';
 import type { RawSignature } from './parse';
 
 /**
@@ -7,11 +7,10 @@ import type { RawSignature } from './parse';
  * recovering afterwards, so the flip needs no bookkeeping.
  */
 export function normalizeS(sig: RawSignature): RawSignature & { flipped: boolean } {
-  const s = bytesToBigInt(sig.s);
-  if (s <= SECP256K1_HALF_N) return { r: sig.r, s: sig.s, flipped: false };
-  return { r: sig.r, s: bigIntToBytes(SECP256K1_N - s), flipped: true };
+  if (isAtMostHalfN(sig.s)) return { r: sig.r, s: sig.s, flipped: false };
+  return { r: sig.r, s: subtractFromN(sig.s), flipped: true };
 }
 
 export function isLowS(s: Uint8Array): boolean {
-  return bytesToBigInt(s) <= SECP256K1_HALF_N;
+  return isAtMostHalfN(s);
 }

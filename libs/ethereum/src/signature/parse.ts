@@ -2,7 +2,7 @@
  * Backend signature bytes → (r, s), each exactly 32 bytes (research/backend-apis.md §E.1, §E.2).
  * PKCS#11 CKM_ECDSA and Azure return IEEE P1363 r‖s; AWS KMS returns DER.
  */
-import { bytesToBigInt, SECP256K1_N } from './curve';
+import { isScalarInRange } from './curve';
 import { DerError, DerTag, readDer, readDerChildren } from './der';
 import { MalformedSignatureError } from './errors';
 
@@ -55,10 +55,8 @@ function leftPad32(bytes: Uint8Array): Uint8Array {
 }
 
 function checkRange(sig: RawSignature): RawSignature {
-  for (const [name, v] of [['r', sig.r], ['s', sig.s]] as const) {
-    const n = bytesToBigInt(v);
-    if (n === 0n || n >= SECP256K1_N) throw new MalformedSignatureError(`signature ${name} is out of range [1, n-1]`);
-  }
+  if (!isScalarInRange(sig.r)) throw new MalformedSignatureError('signature r is out of range [1, n-1]');
+  if (!isScalarInRange(sig.s)) throw new MalformedSignatureError('signature s is out of range [1, n-1]');
   return sig;
 }
 

@@ -24,10 +24,12 @@ export function findRecoveryId(digest: Uint8Array, sig: RawSignature, publicKey:
   const compact = new Uint8Array(64);
   compact.set(sig.r, 0);
   compact.set(sig.s, 32);
+  // Recovery ids are equally likely, so this costs 1.5 native recoveries on average. The recovered
+  // point is only compared, so both tries write into one buffer.
+  const recovered = new Uint8Array(65);
   for (const recid of [0, 1] as const) {
-    let recovered: Uint8Array;
     try {
-      recovered = lib.ecdsaRecover(compact, recid, digest, false);
+      lib.ecdsaRecover(compact, recid, digest, false, recovered);
     } catch {
       continue; // no point for this recovery id
     }
