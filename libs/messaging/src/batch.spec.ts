@@ -99,3 +99,43 @@ describe('batched requests (contracts batch.ts) through a real nats-server and N
     expect(Date.now() - started).toBeLessThan(1_000);
   });
 });
+
+describe('RequestCoalescer pacing', () => {
+  it('holds requests while maxInFlight batches are out, then sends them together; never longer than maxHoldMs', async () => {
+    const { RequestCoalescer } = await import('./request-coalescer');
+    const sent: number[][] = [];
+    const gates: Array<() => void> = [];
+    const coalescer = new RequestCoalescer<number, number>(
+      (items) => {
+        sent.push(items);
+        return new Promise((resolve) => gates.push(() => resolve(items.map((x) => x * 10))));
+      },
+      { maxInFlight: 1, maxHoldMs: 10_000 },
+    );
+    const first = coalescer.submit(1);
+    await new Promise((r) => setImmediate(r));
+    const later = [coalescer.submit(2), coalescer.submit(3)];
+    await new Promise((r) => setTimeout(r, 20));
+    expect(sent).toEqual([[1]]); // 2 and 3 wait for the batch in flight
+    gates.shift()!();
+    expect(await first).toBe(10);
+    await new Promise((r) => setImmediate(r));
+    expect(sent).toEqual([[1], [2, 3]]);
+    gates.shift()!();
+    expect(await Promise.all(later)).toEqual([20, 30]);
+
+    // A responder that never answers holds the next batch for maxHoldMs only.
+    const stuck = new RequestCoalescer<number, number>(
+      (items) => {
+        sent.push(items);
+        return items[0] === 100 ? new Promise(() => undefined) : Promise.resolve(items);
+      },
+      { maxInFlight: 1, maxHoldMs: 30 },
+    );
+    void stuck.submit(100);
+    await new Promise((r) => setImmediate(r));
+    const started = Date.now();
+    expect(await stuck.submit(7)).toBe(7);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(25);
+  });
+});

@@ -78,7 +78,7 @@ export class EthNodeClient {
     if (maxBatch > 1) {
       this.coalescer = new RequestCoalescer<NodeCall, unknown>(
         async (calls) => (await this.batch(calls)).map((r) => (r.ok ? r.result : r.error)),
-        maxBatch,
+        { maxItems: maxBatch },
       );
     }
   }
