@@ -35,6 +35,7 @@ export async function createRpcGateway(config: RpcGatewayConfig, logger: Logger)
       accounts,
       gasMultiplier: config.gasMultiplier,
       feeCacheMs: config.feeCacheMs,
+      estimateBlock: config.estimateBlock,
       expectedChainId: config.chainId || undefined,
       logger,
       testPauseBeforeSubmitMs,

@@ -1,8 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startAnvil, type AnvilNode } from '@hsm-signer/testing';
+import { parseTransactionRequest } from '@hsm-signer/ethereum';
+import { ANVIL_DEV_ADDRESS, startAnvil, type AnvilNode } from '@hsm-signer/testing';
 import { ChainFactsCache, FALLBACK_PRIORITY_FEE } from './chain-facts';
 import { EthNodeClient } from './eth-node-client';
+import { TransactionSender } from './transaction-sender';
 
 // ChainFactsCache and EthNodeClient.call against a real anvil. FIXTURE: a counting HTTP proxy in
 // front of it shows how many HTTP requests reach the node; it can answer one method with geth's
@@ -100,5 +102,31 @@ describe('ChainFactsCache and coalesced node calls (real anvil)', () => {
     const single = new EthNodeClient({ url: proxy.url, timeoutMs: 5_000, maxBatch: 1 });
     await Promise.all([single.call('eth_chainId'), single.call('eth_chainId')]);
     expect(proxy.requests.map((r) => Array.isArray(JSON.parse(r)))).toEqual([false, false]);
+  });
+});
+
+describe('TransactionSender.prepare: the estimate block is explicit (real anvil)', () => {
+  let anvil: AnvilNode;
+  let proxy: Awaited<ReturnType<typeof countingProxy>>;
+  beforeAll(async () => {
+    anvil = await startAnvil();
+    proxy = await countingProxy(anvil.url);
+  });
+  afterAll(async () => {
+    await new Promise((r) => proxy?.server.close(r));
+    await anvil?.stop();
+  });
+
+  it.each([
+    [undefined, 'latest'],
+    ['pending' as const, 'pending'],
+  ])('GAS_ESTIMATE_BLOCK %s → eth_estimateGas(…, %s), one batch for the estimate and the fees', async (estimateBlock, expected) => {
+    proxy.requests.length = 0;
+    const node = new EthNodeClient({ url: proxy.url, timeoutMs: 5_000, maxBatch: 10 });
+    const sender = new TransactionSender({ bus: undefined as never, accounts: undefined as never, node, gasMultiplier: 1, feeCacheMs: 60_000, ...(estimateBlock ? { estimateBlock } : {}) });
+    const prepared = await sender.prepare(parseTransactionRequest({ from: ANVIL_DEV_ADDRESS, to: ANVIL_DEV_ADDRESS, value: '0x1' }), anvil.chainId);
+    expect(prepared).toMatchObject({ type: 2, gasLimit: '0x5208' });
+    const calls = proxy.requests.flatMap((r) => [JSON.parse(r)].flat()) as Array<{ method: string; params: unknown[] }>;
+    expect(calls.find((c) => c.method === 'eth_estimateGas')?.params[1]).toBe(expected);
   });
 });

@@ -44,6 +44,12 @@ export interface TransactionSenderOptions {
   gasMultiplier: number;
   /** How long the latest block's fees are reused by later sends (FEE_CACHE_MS; 0 = read for every send). */
   feeCacheMs?: number;
+  /**
+   * The block eth_estimateGas runs against (GAS_ESTIMATE_BLOCK, default 'latest'). Always sent
+   * explicitly: nodes differ in their default (geth: latest; anvil: pending), and the send path
+   * should behave the same on all of them.
+   */
+  estimateBlock?: 'latest' | 'pending';
   /** When set (non-zero), the node must report this chain id or nothing is sent. */
   expectedChainId?: number;
   logger?: SendPathLogger;
@@ -252,7 +258,9 @@ export class TransactionSender {
     const [chain, gasEstimate] = await Promise.all([
       need.latestBlock || need.maxPriorityFeePerGas || need.gasPrice ? this.chainFacts.get() : undefined,
       // Insufficient funds, a revert, intrinsic gas: the node's error goes to the client as it said it.
-      need.estimateGas ? this.options.node.call('eth_estimateGas', [estimateGasRequest(request)]).then((r) => parseQuantity(r, 'eth_estimateGas result')) : undefined,
+      need.estimateGas
+        ? this.options.node.call('eth_estimateGas', [estimateGasRequest(request), this.options.estimateBlock ?? 'latest']).then((r) => parseQuantity(r, 'eth_estimateGas result'))
+        : undefined,
     ]);
     const facts: NodeFacts = { chainId };
     if (gasEstimate !== undefined) facts.gasEstimate = gasEstimate;

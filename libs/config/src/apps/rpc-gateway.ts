@@ -1,5 +1,5 @@
 import { commonSettings, nodeSettings } from '../common';
-import { defineConfig, int, num, str } from '../setting';
+import { defineConfig, int, num, oneOf, str } from '../setting';
 
 export const rpcGatewayConfig = defineConfig('rpc-gateway', {
   ...commonSettings,
@@ -25,6 +25,13 @@ export const rpcGatewayConfig = defineConfig('rpc-gateway', {
     min: 0,
     description:
       "How long the latest block's base fee, the priority fee and the gas price are reused by later sends (one read per period for all sends). 0 = read them for every send. Keep it near the block time: maxFeePerGas = 2 × base fee + tip covers about six blocks of base-fee rises.",
+  }),
+  estimateBlock: oneOf({
+    env: 'GAS_ESTIMATE_BLOCK',
+    default: 'latest',
+    values: ['latest', 'pending'] as const,
+    description:
+      "Block eth_estimateGas runs against. 'latest' is geth's own default; 'pending' also sees the sender's transactions still in the pool (anvil's default, which there rebuilds the pending block for every estimate: ~1.5 ms of node CPU per send with many pending).",
   }),
   gasMultiplier: num({ env: 'GAS_ESTIMATE_MULTIPLIER', default: 1.2, min: 1, description: 'Multiplier applied to eth_estimateGas when the caller gives no gas.' }),
   bodyLimitBytes: int({ env: 'RPC_BODY_LIMIT_BYTES', default: 5 * 1024 * 1024, min: 1024, description: 'Largest JSON-RPC request body accepted (larger: HTTP 413).' }),
