@@ -26,7 +26,7 @@ export const rpcGatewayConfig = defineConfig('rpc-gateway', {
     description:
       "How long the latest block's base fee, the priority fee and the gas price are reused by later sends (one read per period for all sends). 0 = read them for every send. Keep it near the block time: maxFeePerGas = 2 × base fee + tip covers about six blocks of base-fee rises.",
   }),
-  estimateBlock: oneOf({
+  estimateBlock: oneOf<'latest' | 'pending'>({
     env: 'GAS_ESTIMATE_BLOCK',
     default: 'latest',
     values: ['latest', 'pending'] as const,
