@@ -82,9 +82,10 @@ type Receipts = Map<string, RawReceipt | null | undefined>;
  * most two JSON-RPC batches for all those accounts together: the latest block and the accounts'
  * mined (and, to reap, pending) counts; then the receipts of transactions the chain has consumed and,
  * when the head moved, the blocks holding mined transactions (a block still at its height means its
- * transactions are still in the chain). Mined transactions are not read row by row: one statement
- * counts the confirmations of all of them. Accounts whose only open work is mined transactions cost
- * nothing while the head stands still; with no open work at all a round is the one statement.
+ * transactions are still in the chain). Mined transactions are not read or written row by row: one
+ * statement confirms those deep enough in checked blocks. Accounts whose only open work is mined
+ * transactions cost nothing while the head stands still; with no open work at all a round is the
+ * one statement.
  *
  * Safe with N replicas: each round a replica leases the accounts it works on (nonces.lease_owner /
  * lease_until, SKIP LOCKED), every write is fenced on that lease's epoch, and no database
@@ -237,9 +238,9 @@ export class Tracker {
     const minedIds = new Set(await this.lifecycle.markMinedMany(owner, minedItems));
     this.stats.mined += minedIds.size;
 
-    // 5. Confirmations, in one statement, for the mined transactions whose block is still at its
-    //    height (and the ones just mined); a block no longer at its height: its transactions' own
-    //    receipts decide (reorganised out, or mined elsewhere).
+    // 5. Confirmed, in one statement, when NONCE_CONFIRMATIONS deep in a block that is still the
+    //    one at its height (or that a receipt just named); a block no longer at its height: its
+    //    transactions' own receipts decide (reorganised out, or mined elsewhere).
     const verified = new Set<string>();
     const confirmLeases = new Map<string, AccountLease>();
     const doubtful: { state: AccountState; blocks: string[] }[] = [];

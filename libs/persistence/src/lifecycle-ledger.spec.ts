@@ -143,7 +143,7 @@ describe('LifecycleLedger: tracker leases, fencing, floor sync, gap claims (real
       await lifecycle[0].releaseAccounts('A');
     });
 
-    it('marks many transactions mined in one statement, each fenced on its lease, then counts confirmations only in the blocks it is told are canonical', async () => {
+    it('marks many transactions mined in one statement, each fenced on its lease, then confirms only those deep enough in the blocks it is told are canonical', async () => {
       const address = '0x' + '43'.repeat(20);
       const ids = await accountOn(address, 3);
       for (const [i, id] of ids.entries()) await submit(id, 500 + i);
@@ -166,17 +166,16 @@ describe('LifecycleLedger: tracker leases, fencing, floor sync, gap claims (real
       expect(await row(ids[2])).toMatchObject({ status: 'mined', hash: hash(602), blockHash: hash(1100) });
       expect(await clients[0].transactionAttempt.findMany({ where: { transactionId: ids[2] }, select: { hash: true, replacedBy: true } })).toEqual([{ hash: hash(502), replacedBy: hash(602) }]);
 
-      // Head 11: block 10 canonical, block 11 not checked: only ids[0] counts.
+      // Head 11: 2 blocks on block 10, not yet 3; the count as mined stays (it is written at the state changes).
       expect(await lifecycle[0].confirmMined('A', [lease], [hash(1000)], 11, 3)).toBe(0);
-      expect(await row(ids[0])).toMatchObject({ status: 'mined', confirmations: 2 });
-      expect(await row(ids[2])).toMatchObject({ status: 'mined', confirmations: 1 });
+      expect(await row(ids[0])).toMatchObject({ status: 'mined', confirmations: 1 });
       // Another owner's call changes nothing.
       expect(await lifecycle[1].confirmMined('B', [lease], [hash(1000), hash(1100)], 20, 3)).toBe(0);
-      expect(await row(ids[0])).toMatchObject({ status: 'mined', confirmations: 2 });
-      // Head 12: ids[0] reaches 3 confirmations.
-      expect(await lifecycle[0].confirmMined('A', [lease], [hash(1000), hash(1100)], 12, 3)).toBe(1);
-      expect(await row(ids[0])).toMatchObject({ status: 'confirmed', confirmations: 3 });
-      expect(await row(ids[2])).toMatchObject({ status: 'mined', confirmations: 2 });
+      expect(await row(ids[0])).toMatchObject({ status: 'mined', confirmations: 1 });
+      // Head 13: blocks 10 and 11 both deep enough, but only block 10 is known canonical: ids[0] only.
+      expect(await lifecycle[0].confirmMined('A', [lease], [hash(1000)], 13, 3)).toBe(1);
+      expect(await row(ids[0])).toMatchObject({ status: 'confirmed', confirmations: 4 });
+      expect(await row(ids[2])).toMatchObject({ status: 'mined', confirmations: 1 });
       // A block that is no longer at its height: its transactions are read back with their bytes for a receipt check.
       expect((await lifecycle[0].minedIn(chain, address, [hash(1100)])).map((t) => ({ id: t.id, raw: t.raw, blockNumber: t.blockNumber }))).toEqual([{ id: ids[2], raw: '0x' + (502).toString(16), blockNumber: 11 }]);
       const events = await clients[0].outboxEvent.findMany({ where: { transactionId: ids[0] }, orderBy: { seq: 'asc' } });
