@@ -5,9 +5,10 @@ import type { Pool, QueryResultRow } from 'pg';
  * ONE statement (one round trip, one implicit transaction): no interactive transaction on the hot
  * path (shared/services.md, research/nonce-and-lifecycle.md §7.3, §7.5).
  *
- * Allocation calls the PL/pgSQL functions of migration 20261124010000_allocation_functions: they
- * lock the account's counter row first, then (with a fresh snapshot) take the lowest released
- * nonces and bump the counter for the rest, and insert the ledger rows. A nonce from the counter is
+ * Allocation calls the PL/pgSQL functions of migrations 20261124010000_allocation_functions and
+ * 20261201100000_allocate_nonces_many: they lock the accounts' counter rows first, then (with a fresh
+ * snapshot) take the lowest released nonces and bump the counter for the rest, and insert the ledger
+ * rows. A nonce from the counter is
  * always ≥ next_nonce while a released one is always below it, and every consumer of either holds
  * the row lock. The unique index on (chain_id, from_address, live_nonce) is the last line of
  * defence: a duplicate aborts the whole call, counter included.
@@ -53,6 +54,21 @@ export type BatchAllocation =
   | { kind: 'unknown-account' }
   /** One result per slot, in slot order. */
   | { kind: 'ok'; slots: SlotResult[] };
+
+/** One slot of {@link NonceLedger.allocateMany}: an allocation for (chainId, address). */
+export interface AccountSlot {
+  chainId: number;
+  address: string;
+  slot: AllocationSlot;
+}
+
+/** The account has no counter row yet: the caller reads the node's pending count, calls initAccount, retries. */
+export interface UnknownAccount {
+  kind: 'unknown-account';
+}
+
+/** allocateMany's answer for one slot. */
+export type AccountSlotResult = SlotResult | UnknownAccount;
 
 export type FixedAllocation =
   | { kind: 'unknown-account' }
@@ -116,6 +132,11 @@ const SQL = {
   allocate: {
     name: 'hsm_nl_allocate_v1',
     text: `SELECT ${OUT_COLUMNS} FROM hsm_allocate_nonces($1::bigint, $2::text, $3::text[], $4::text[], $5::bigint)`,
+  },
+  // One slot per array index, any accounts (migration 20261201100000_allocate_nonces_many).
+  allocateMany: {
+    name: 'hsm_nl_allocate_many_v1',
+    text: `SELECT ${OUT_COLUMNS} FROM hsm_allocate_nonces_many($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint)`,
   },
   allocateFixed: {
     name: 'hsm_nl_allocate_fixed_v1',
@@ -257,21 +278,108 @@ export class NonceLedger {
     const payloadHashes = slots.map((s) => s.payloadHash ?? null);
     const rows = await this.withRetry(chainId, address, () => this.query<AllocRow>(SQL.allocate, [chainId, address, requestIds, payloadHashes, this.options.leaseMs]));
     if (rows.some((r) => r.kind === 'no-account')) return { kind: 'unknown-account' };
-    // A request id found at the start of the call whose transaction was released a moment later:
-    // its nonce is no longer its own, so ask again (the id is free now and gets a new allocation).
-    if (rows.some((r) => r.kind === 'existing' && (r.status === 'rejected' || r.status === 'abandoned'))) {
+    const out: (SlotResult | undefined)[] = new Array(slots.length);
+    const again: number[] = [];
+    for (const row of rows) {
+      // A request id found at the start of the call whose transaction was released a moment later:
+      // its nonce is no longer its own, so ask again for that slot (the id is free now and gets a new
+      // allocation). The other slots keep what this call gave them.
+      if (isReleasedExisting(row)) again.push(row.ord - 1);
+      else out[row.ord - 1] = toSlot(row);
+    }
+    if (again.length) {
       if (attempt >= this.maxAttempts) throw new NonceLedgerError('request ids kept being released while they were allocated; giving up');
-      return this.allocateBatch(chainId, address, slots, attempt + 1);
+      const retried = await this.allocateBatch(
+        chainId,
+        address,
+        again.map((i) => slots[i]),
+        attempt + 1,
+      );
+      if (retried.kind === 'unknown-account') return retried;
+      again.forEach((i, k) => (out[i] = retried.slots[k]));
     }
-    const bySlot = new Map<number, SlotResult>();
-    for (const row of rows) bySlot.set(row.ord, toSlot(row));
-    const out: SlotResult[] = [];
-    for (let i = 1; i <= slots.length; i++) {
-      const slot = bySlot.get(i);
-      if (!slot) throw new NonceLedgerError(`allocation statement returned no result for slot ${i} of ${slots.length}`);
-      out.push(slot);
+    return { kind: 'ok', slots: complete(out, 'allocation statement') };
+  }
+
+  /**
+   * {@link allocateBatch} for slots of any accounts in ONE statement (hsm_allocate_nonces_many): per
+   * account the same nonces, in the same slot order, as one allocateBatch call for that account's
+   * slots would hand out. One result per item, in input order: a SlotResult, or `unknown-account`
+   * for the items of an account without a counter row (the other accounts are allocated anyway).
+   * Request ids must be unique within the call (the caller de-duplicates), as for allocateBatch.
+   *
+   * The function locks the accounts' counter rows in (chain id, address) order, so concurrent calls
+   * over overlapping accounts never deadlock one another. Should Postgres still abort the call — a
+   * unique violation (a concurrent first use of a request id) or a deadlock with some other
+   * multi-row statement — it changed nothing, and every account then takes the per-account path
+   * (allocateBatch with its retries), so each item ends as it would have there. A call whose items
+   * are all for one account is allocateBatch itself (the cheaper plan for one account).
+   */
+  async allocateMany(items: AccountSlot[], attempt = 1): Promise<AccountSlotResult[]> {
+    if (items.length === 0) return [];
+    const first = items[0];
+    if (items.every((item) => item.chainId === first.chainId && item.address === first.address)) {
+      const batch = await this.allocateBatch(
+        first.chainId,
+        first.address,
+        items.map((item) => item.slot),
+        attempt,
+      );
+      return batch.kind === 'ok' ? batch.slots : items.map(() => ({ kind: 'unknown-account' }));
     }
-    return { kind: 'ok', slots: out };
+    let rows: AllocRow[];
+    try {
+      rows = await this.query<AllocRow>(SQL.allocateMany, [
+        items.map((item) => item.chainId),
+        items.map((item) => item.address),
+        items.map((item) => item.slot.requestId ?? null),
+        items.map((item) => item.slot.payloadHash ?? null),
+        this.options.leaseMs,
+      ]);
+    } catch (error) {
+      if (!uniqueViolation(error) && pgCode(error) !== '40P01') throw error;
+      return this.allocatePerAccount(items);
+    }
+    const out: (AccountSlotResult | undefined)[] = new Array(items.length);
+    const again: number[] = [];
+    for (const row of rows) {
+      const i = row.ord - 1;
+      if (row.kind === 'no-account') out[i] = { kind: 'unknown-account' };
+      // Released between the lookup and now (see allocateBatch): that item asks again.
+      else if (isReleasedExisting(row)) again.push(i);
+      else out[i] = toSlot(row);
+    }
+    if (again.length) {
+      if (attempt >= this.maxAttempts) throw new NonceLedgerError('request ids kept being released while they were allocated; giving up');
+      const retried = await this.allocateMany(
+        again.map((i) => items[i]),
+        attempt + 1,
+      );
+      again.forEach((i, k) => (out[i] = retried[k]));
+    }
+    return complete(out, 'many-account allocation statement');
+  }
+
+  /** allocateMany's fallback: one allocateBatch per account (accounts in parallel), results in input order. */
+  private async allocatePerAccount(items: AccountSlot[]): Promise<AccountSlotResult[]> {
+    const byAccount = new Map<string, number[]>();
+    items.forEach((item, i) => {
+      const key = `${item.chainId}:${item.address}`;
+      byAccount.set(key, [...(byAccount.get(key) ?? []), i]);
+    });
+    const out: (AccountSlotResult | undefined)[] = new Array(items.length);
+    await Promise.all(
+      [...byAccount.values()].map(async (indexes) => {
+        const { chainId, address } = items[indexes[0]];
+        const batch = await this.allocateBatch(
+          chainId,
+          address,
+          indexes.map((i) => items[i].slot),
+        );
+        indexes.forEach((i, k) => (out[i] = batch.kind === 'ok' ? batch.slots[k] : { kind: 'unknown-account' }));
+      }),
+    );
+    return complete(out, 'per-account allocation');
   }
 
   /**
@@ -474,6 +582,19 @@ export class NonceLedger {
       }
     }
   }
+}
+
+/** An 'existing' row whose transaction was released after the request id was looked up. */
+function isReleasedExisting(row: AllocRow): boolean {
+  return row.kind === 'existing' && (row.status === 'rejected' || row.status === 'abandoned');
+}
+
+/** Every slot has its result (the statements return exactly one per slot). */
+function complete<T>(results: (T | undefined)[], what: string): T[] {
+  return Array.from(results, (r, i) => {
+    if (r === undefined) throw new NonceLedgerError(`${what} returned no result for slot ${i + 1} of ${results.length}`);
+    return r;
+  });
 }
 
 function toSlot(row: AllocRow): SlotResult {
