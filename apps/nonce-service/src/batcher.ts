@@ -1,45 +1,41 @@
 /**
- * Per-key request coalescing (research/nonce-and-lifecycle.md §7.3, §7.5): while one batch for a
- * key is in flight, requests for the same key queue up and go out together as the next batch. At
- * low load a request runs at once (no timer, no added latency); under load one replica keeps at
- * most one statement per account in flight, so a hot account's row lock sees at most one waiter per
- * replica instead of one per request.
+ * Request coalescing for one replica (research/nonce-and-lifecycle.md §7.3, §7.5): while one batch
+ * is in flight, requests queue up, and the next batch takes everything queued (up to `maxBatch`).
+ * At low load a request runs at once (no timer, no added latency: the batch starts in a microtask,
+ * so requests submitted in the same synchronous run — one NATS batch message — go out together);
+ * under load one replica keeps at most one batch in flight, whatever the mix of accounts, so the
+ * batches grow with the load instead of the statements multiplying.
  */
-export class KeyedBatcher<I, O> {
-  private readonly queues = new Map<string, { items: { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }[]; running: boolean }>();
+export class Batcher<I, O> {
+  private queue: { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }[] = [];
+  private running = false;
 
   constructor(
     /** Runs one batch; returns one result (or Error, rejected to that caller alone) per item, in order. */
-    private readonly runBatch: (key: string, items: I[]) => Promise<(O | Error)[]>,
+    private readonly runBatch: (items: I[]) => Promise<(O | Error)[]>,
     private readonly maxBatch: number,
   ) {}
 
-  submit(key: string, item: I): Promise<O> {
+  submit(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
-      let queue = this.queues.get(key);
-      if (!queue) {
-        queue = { items: [], running: false };
-        this.queues.set(key, queue);
+      this.queue.push({ item, resolve, reject });
+      if (!this.running) {
+        this.running = true;
+        queueMicrotask(() => void this.drain());
       }
-      queue.items.push({ item, resolve, reject });
-      if (!queue.running) void this.drain(key, queue);
     });
   }
 
-  /** Keys with queued or running work (for tests and metrics). */
-  get activeKeys(): number {
-    return this.queues.size;
+  /** Requests waiting for the next batch (for tests and metrics). */
+  get queued(): number {
+    return this.queue.length;
   }
 
-  private async drain(key: string, queue: { items: { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }[]; running: boolean }) {
-    queue.running = true;
-    while (queue.items.length > 0) {
-      const batch = queue.items.splice(0, this.maxBatch);
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.maxBatch);
       try {
-        const results = await this.runBatch(
-          key,
-          batch.map((b) => b.item),
-        );
+        const results = await this.runBatch(batch.map((b) => b.item));
         batch.forEach((b, i) => {
           const r = results[i];
           if (r instanceof Error) b.reject(r);
@@ -50,7 +46,6 @@ export class KeyedBatcher<I, O> {
         for (const b of batch) b.reject(error);
       }
     }
-    queue.running = false;
-    this.queues.delete(key);
+    this.running = false;
   }
 }

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { ErrorCode, type AllocateNonceReply, type AllocateNonceRequest, type RecordOutcomeReply, type RecordOutcomeRequest } from '@hsm-signer/contracts';
 import { ServiceError } from '@hsm-signer/messaging';
-import type { AllocationSlot, ExistingSlot, LifecycleLedger, NonceLedger, OutcomeResult, SubmittedItem, SubmittedRecord } from '@hsm-signer/persistence';
-import { KeyedBatcher } from './batcher';
+import type { AccountSlot, ExistingSlot, LifecycleLedger, NonceLedger, OutcomeResult, SubmittedItem, SubmittedRecord } from '@hsm-signer/persistence';
+import { Batcher } from './batcher';
 import { NodeRequestError, type ChainReader } from './node-client';
 import { decodeRawTransaction, RawTransactionError } from './raw-transaction';
 
@@ -21,19 +21,29 @@ interface InFlight {
   transactionId: string;
 }
 
+/** Internal marker: the account has no counter row yet (seed it from the node, then ask again). */
+const UNKNOWN_ACCOUNT = Symbol('unknown-account');
+
 interface Pending {
+  chainId: number;
+  address: string;
   requestId?: string;
   payloadHash?: string;
 }
 
+type BatchReply = AllocateNonceReply | InFlight | typeof UNKNOWN_ACCOUNT;
+
 /**
- * nonce-service's logic over the ledger: coalesces concurrent requests per (chainId, address) into
- * one allocation statement, seeds an account from the node's pending count the first time it is
- * seen, enforces request-id idempotency, and records outcomes.
+ * nonce-service's logic over the ledger: coalesces concurrent requests of ANY accounts into one
+ * allocation statement (NonceLedger.allocateMany: one statement in flight per replica, the next one
+ * takes everything queued meanwhile), seeds an account from the node's pending count the first time
+ * it is seen, enforces request-id idempotency, and records outcomes.
  */
 export class NonceAllocator {
-  private readonly batcher: KeyedBatcher<Pending, AllocateNonceReply | InFlight>;
-  /** Counters for the operator view and tests: how well concurrent requests coalesce. */
+  private readonly batcher: Batcher<Pending, BatchReply>;
+  /** Accounts being seeded from the node right now: concurrent first requests share one seeding. */
+  private readonly seeding = new Map<string, Promise<void>>();
+  /** Counters for the operator view and tests: how well concurrent requests coalesce (`batches` = allocation statements). */
   readonly stats = { requests: 0, batches: 0 };
 
   constructor(
@@ -43,16 +53,41 @@ export class NonceAllocator {
     private readonly logger?: Logger,
     private readonly lifecycle?: LifecycleLedger,
   ) {
-    this.batcher = new KeyedBatcher((key, items) => this.runBatch(key, items), options.maxBatch);
+    this.batcher = new Batcher((items) => this.runBatch(items), options.maxBatch);
   }
 
   async allocate(request: AllocateNonceRequest, attempt = 1): Promise<AllocateNonceReply> {
-    const reply =
-      request.fixedNonce !== undefined
-        ? await this.allocateFixed(request, request.fixedNonce)
-        : await this.batcher.submit(`${request.chainId}:${request.address}`, { requestId: request.requestId, payloadHash: request.payloadHash });
+    const reply = request.fixedNonce !== undefined ? await this.allocateFixed(request, request.fixedNonce) : await this.allocateQueued(request);
     if ('inFlight' in reply) return this.awaitInFlight(request, reply.transactionId, attempt);
     return this.options.leaseMs ? { ...reply, leaseMs: this.options.leaseMs } : reply;
+  }
+
+  /**
+   * A nonce from the next allocation statement of this replica. An account seen for the first time
+   * is seeded from the node (all unknown accounts of a batch in parallel, while the other requests
+   * carry on), and only its requests ask again.
+   */
+  private async allocateQueued(request: AllocateNonceRequest): Promise<AllocateNonceReply | InFlight> {
+    this.stats.requests++;
+    const pending: Pending = { chainId: request.chainId, address: request.address, requestId: request.requestId, payloadHash: request.payloadHash };
+    let reply = await this.batcher.submit(pending);
+    if (reply === UNKNOWN_ACCOUNT) {
+      await this.seed(request.chainId, request.address);
+      reply = await this.batcher.submit(pending);
+      if (reply === UNKNOWN_ACCOUNT) throw new ServiceError(ErrorCode.Internal, `nonce account ${request.chainId}/${request.address} vanished while being created`);
+    }
+    return reply;
+  }
+
+  /** initAccount once for all the requests that found the account unknown at the same time. */
+  private seed(chainId: number, address: string): Promise<void> {
+    const key = `${chainId}:${address}`;
+    let seeding = this.seeding.get(key);
+    if (!seeding) {
+      seeding = this.initAccount(chainId, address).finally(() => this.seeding.delete(key));
+      this.seeding.set(key, seeding);
+    }
+    return seeding;
   }
 
   /**
@@ -184,13 +219,14 @@ export class NonceAllocator {
     return decoded;
   }
 
-  private async runBatch(key: string, items: Pending[]): Promise<(AllocateNonceReply | InFlight | Error)[]> {
+  /**
+   * One allocation statement for every queued request, whatever their accounts. One slot per
+   * distinct request id (request ids are unique across the ledger, not per account); repeats within
+   * the batch share the first one's result.
+   */
+  private async runBatch(items: Pending[]): Promise<(BatchReply | Error)[]> {
     this.stats.batches++;
-    this.stats.requests += items.length;
-    const [chainPart, address] = key.split(':');
-    const chainId = Number(chainPart);
-    // One slot per distinct request id; repeats within the batch share the first one's result.
-    const slots: AllocationSlot[] = [];
+    const slots: AccountSlot[] = [];
     const slotOf: number[] = [];
     const firstItemOfSlot: number[] = [];
     const byRequestId = new Map<string, number>();
@@ -203,23 +239,20 @@ export class NonceAllocator {
       if (item.requestId !== undefined) byRequestId.set(item.requestId, slots.length);
       slotOf.push(slots.length);
       firstItemOfSlot.push(slotOf.length - 1);
-      slots.push({ requestId: item.requestId, payloadHash: item.payloadHash });
+      slots.push({ chainId: item.chainId, address: item.address, slot: { requestId: item.requestId, payloadHash: item.payloadHash } });
     }
 
-    let result = await this.ledger.allocateBatch(chainId, address, slots);
-    if (result.kind === 'unknown-account') {
-      await this.initAccount(chainId, address);
-      result = await this.ledger.allocateBatch(chainId, address, slots);
-      if (result.kind === 'unknown-account') throw new ServiceError(ErrorCode.Internal, `nonce account ${chainId}/${address} vanished while being created`);
-    }
-    const slotResults = result.slots;
+    const slotResults = await this.ledger.allocateMany(slots);
     return items.map((item, i) => {
       const slotIndex = slotOf[i];
       const slot = slotResults[slotIndex];
+      if (slot.kind === 'unknown-account') return UNKNOWN_ACCOUNT;
       // A repeat inside the batch is "existing" from its point of view: same checks as a later retry.
+      const first = slots[slotIndex];
       const isRepeat = firstItemOfSlot[slotIndex] !== i;
-      if (slot.kind === 'existing') return this.existingReply(slot, chainId, address, item);
-      if (isRepeat && slots[slotIndex].payloadHash !== undefined && item.payloadHash !== undefined && slots[slotIndex].payloadHash !== item.payloadHash) {
+      if (slot.kind === 'existing') return this.existingReply(slot, item.chainId, item.address, item);
+      if (isRepeat && (first.chainId !== item.chainId || first.address !== item.address)) return usedElsewhere(item.requestId);
+      if (isRepeat && first.slot.payloadHash !== undefined && item.payloadHash !== undefined && first.slot.payloadHash !== item.payloadHash) {
         return payloadMismatch(item.requestId);
       }
       // The first item of the slot sends it; a repeat waits for that send (never a second transaction).
@@ -255,10 +288,8 @@ export class NonceAllocator {
     }
   }
 
-  private existingReply(slot: ExistingSlot, chainId: number, address: string, item: Pending): AllocateNonceReply | InFlight | ServiceError {
-    if (slot.chainId !== chainId || slot.address !== address) {
-      return new ServiceError(ErrorCode.NonceConflict, `request id ${item.requestId} was already used for another account or chain`);
-    }
+  private existingReply(slot: ExistingSlot, chainId: number, address: string, item: { requestId?: string; payloadHash?: string }): AllocateNonceReply | InFlight | ServiceError {
+    if (slot.chainId !== chainId || slot.address !== address) return usedElsewhere(item.requestId);
     if (slot.payloadHash !== null && item.payloadHash !== undefined && slot.payloadHash !== item.payloadHash) return payloadMismatch(item.requestId);
     if (!slot.hash || slot.status === 'allocated') return { inFlight: true, transactionId: slot.transactionId };
     return { transactionId: slot.transactionId, nonce: slot.nonce, ...(slot.hash ? { existingHash: slot.hash } : {}) };
@@ -286,6 +317,10 @@ export class NonceAllocator {
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
+}
+
+function usedElsewhere(requestId: string | undefined): ServiceError {
+  return new ServiceError(ErrorCode.NonceConflict, `request id ${requestId} was already used for another account or chain`);
 }
 
 function payloadMismatch(requestId: string | undefined): ServiceError {

@@ -18,7 +18,7 @@ export const nonceServiceConfig = defineConfig('nonce-service', {
     default: 256,
     min: 1,
     max: 10_000,
-    description: 'Most concurrent requests for one account that one replica allocates in a single statement.',
+    description: 'Most queued requests (all accounts together) that one replica allocates in a single statement.',
   }),
   maxFixedNonceGap: int({
     env: 'NONCE_MAX_FIXED_GAP',
