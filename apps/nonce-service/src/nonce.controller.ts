@@ -62,7 +62,7 @@ export class NonceController {
 
   private unavailable(error: Error): ServiceError {
     this.logger.warn({ err: error.message }, 'the ledger database is unreachable');
-    return new ServiceError(ErrorCode.LedgerUnavailable, 'nonce-service cannot reach its database (Postgres down or restarting); retry shortly');
+    return new ServiceError(ErrorCode.LedgerUnavailable, 'its database cannot be reached (Postgres down or restarting); retry shortly');
   }
 
   /** Operator view (issue 3 scope 8): the account's counter, chain floor, tracker lease, holes and last 50 transactions. */
