@@ -73,7 +73,7 @@ export async function handleRpcBatch<Req, Rep>(
   try {
     replies = valid.length ? await handler(valid) : [];
   } catch (error) {
-    replies = valid.map(() => (error instanceof Error ? error : new Error(String(error))));
+    replies = valid.map(() => (error instanceof Error ? error : new Error(String(error), { cause: error })));
   }
   slots.forEach((slot, k) => {
     const reply = replies[k];
@@ -99,7 +99,7 @@ export function eachRequest<Req, Rep>(handler: (request: Req) => Promise<Rep> | 
         try {
           return await handler(request);
         } catch (error) {
-          return error instanceof Error ? error : new Error(String(error));
+          return error instanceof Error ? error : new Error(String(error), { cause: error });
         }
       }),
     );

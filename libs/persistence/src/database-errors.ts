@@ -11,7 +11,7 @@
 const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
 const SQLSTATES = new Set(['57P01', '57P02', '57P03']);
 const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1017']);
-const MESSAGES = /Connection terminated|connection is closed|Client has encountered a connection error|DatabaseNotReachable|Can't reach database server|timeout exceeded when trying to connect/i;
+const MESSAGES = /\b(ECONNREFUSED|ECONNRESET|EPIPE|EHOSTUNREACH)\b|Connection terminated|connection is closed|Client has encountered a connection error|DatabaseNotReachable|Can't reach database server|timeout exceeded when trying to connect/i;
 
 export function isDatabaseUnavailable(error: unknown): boolean {
   const seen = new Set<unknown>();
