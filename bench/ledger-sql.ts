@@ -1,22 +1,26 @@
 /**
  * The nonce ledger's hot statements, through Prisma 7 `$queryRaw` (before) and through node-postgres
- * named prepared statements (after: NonceLedger on createDatabase's pool). Run by hand (tests never
- * assert timings):
+ * named prepared statements (after: NonceLedger on createDatabase's pool); the allocation function as
+ * migration 20261124010000 created it (before) against its body of migration 20261201100000 (after);
+ * and allocation for many accounts as one call per account against one allocateMany call for all of
+ * them. Run by hand (tests never assert timings):
  *
  *   node -r @swc-node/register bench/ledger-sql.ts [transactions=2048]
  *
- * Per run, `transactions` nonces on a fresh account, one statement at a time on a pool of ONE
- * connection (so one Postgres backend does all the work of the run), after a warm-up; each leg is
- * run 3 times, before and after taking turns, and the medians are printed. Prints per
- * transaction: the client process's CPU (process.cpuUsage, user + system), the Postgres backend's
- * CPU (/proc/<pid>/stat utime + stime of `pg_backend_pid()`, clock ticks: read it over many
- * transactions), and wall time. Both paths run the same SQL (the "before" statements below are
- * copied from nonce-ledger.ts as it was on Prisma), so the difference is the client library and
- * the prepared statements. On a shared 2-core machine the load decides the figures: loadavg is
- * printed with them.
+ * Per run, `transactions` nonces on a fresh account (fresh accounts for the many-accounts leg), one
+ * statement at a time on a pool of ONE connection (so one Postgres backend does all the work of the
+ * run), after a warm-up; each leg is run 3 times, the paths taking turns, and the medians are
+ * printed. Prints per transaction: the client process's CPU (process.cpuUsage, user + system), the
+ * Postgres backend's CPU (/proc/<pid>/stat utime + stime of `pg_backend_pid()`, clock ticks: read it
+ * over many transactions), and wall time. The Prisma and pg paths run the same SQL (the Prisma
+ * statements below are copied from nonce-ledger.ts as it was on Prisma), so their difference is the
+ * client library and the prepared statements; the "old function" paths call a copy of the
+ * allocation function taken from its first migration. On a shared 2-core machine the load decides
+ * the figures: loadavg is printed with them.
  */
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { resolve } from 'node:path';
 import { createDatabase, NonceLedger, Prisma, type Database, type SubmittedItem, applyMigrations } from '@hsm-signer/persistence';
 import { createTestDatabase } from '@hsm-signer/testing';
 
@@ -25,6 +29,8 @@ const warmUp = 256;
 const chainId = 31337;
 const leaseMs = 60_000;
 const BATCHES = [1, 16, 64];
+/** Accounts per call in the many-accounts leg, one nonce each. */
+const ACCOUNTS = [16, 64];
 /** Runs of each leg; the figures printed are medians. */
 const ROUNDS = 3;
 /** USER_HZ: /proc/<pid>/stat counts CPU in these ticks (100 on Linux, whatever the kernel's HZ). */
@@ -105,6 +111,30 @@ RETURNING chain_id, from_address, nonce`;
   }
 }
 
+/**
+ * hsm_allocate_nonces as migration 20261124010000_allocation_functions created it, under another
+ * name (migration 20261201100000 replaced its body).
+ */
+const BEFORE_FUNCTION = 'bench_allocate_nonces_before';
+async function createBeforeFunction(db: Database): Promise<void> {
+  const migration = readFileSync(resolve(__dirname, '../libs/persistence/prisma/migrations/20261124010000_allocation_functions/migration.sql'), 'utf8');
+  const start = migration.indexOf('CREATE FUNCTION "hsm_allocate_nonces"(');
+  const end = migration.indexOf('$$;', start);
+  if (start < 0 || end < 0) throw new Error('hsm_allocate_nonces not found in its migration');
+  await db.pool.query(migration.slice(start, end + 3).replace('"hsm_allocate_nonces"', `"${BEFORE_FUNCTION}"`));
+}
+
+async function allocateBefore(db: Database, address: string, n: number): Promise<string[]> {
+  const nulls = Array.from({ length: n }, () => null);
+  const { rows } = await db.pool.query<{ id: string }>({
+    name: 'bench_allocate_before',
+    text: `SELECT o_id::text AS id FROM ${BEFORE_FUNCTION}($1::bigint, $2::text, $3::text[], $4::text[], $5::bigint)`,
+    values: [chainId, address, nulls, nulls, leaseMs],
+  });
+  if (rows.length !== n || rows.some((r) => r.id === null)) throw new Error('no account');
+  return rows.map((r) => r.id);
+}
+
 async function allocateWithLedger(ledger: NonceLedger, address: string, n: number): Promise<string[]> {
   const r = await ledger.allocateBatch(chainId, address, Array.from({ length: n }, () => ({})));
   if (r.kind !== 'ok') throw new Error('no account');
@@ -124,6 +154,7 @@ async function main(): Promise<void> {
     await applyMigrations(testDb.url);
     const ledger = new NonceLedger(db.pool, { leaseMs });
     const prismaPath = new PrismaStatements(db);
+    await createBeforeFunction(db);
     const pid = async (via: 'prisma' | 'pg') =>
       via === 'pg' ? (await db.pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid : (await db.prisma.$queryRaw<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`)[0].pid;
     // Prisma and the ledger share the pool (one connection): both report the same backend.
@@ -134,17 +165,46 @@ async function main(): Promise<void> {
     console.log(['leg'.padEnd(11), 'path'.padEnd(40), 'batch', 'client µs/tx', 'backend µs/tx', 'wall µs/tx'].join('  '));
 
     for (const batch of BATCHES) {
-      const figures = await interleaved(['prisma', 'pg'] as const, async (path) => {
+      const figures = await interleaved(['prisma', 'pg-before', 'pg'] as const, async (path) => {
         const address = newAddress();
         await ledger.initAccount(chainId, address, 0);
-        const allocate = (n: number) => (path === 'prisma' ? prismaPath.allocate(address, n) : allocateWithLedger(ledger, address, n));
+        const allocate = (n: number) =>
+          path === 'prisma' ? prismaPath.allocate(address, n) : path === 'pg-before' ? allocateBefore(db, address, n) : allocateWithLedger(ledger, address, n);
         for (let i = 0; i < warmUp; i += batch) await allocate(batch);
         return measure(backendPid, total, async () => {
           for (let i = 0; i < total; i += batch) await allocate(batch);
         });
       });
       console.log(row('allocate', 'Prisma $queryRaw', batch, figures.get('prisma')!));
+      console.log(row('allocate', 'pg prepared, old function (before)', batch, figures.get('pg-before')!));
       console.log(row('allocate', 'pg prepared (allocateBatch)', batch, figures.get('pg')!));
+    }
+
+    // Many accounts, one nonce each, as a replica's queue holds them under load over many accounts:
+    // one call per account (what per-account coalescing sent) against one allocateMany call.
+    for (const count of ACCOUNTS) {
+      const figures = await interleaved(['per-account-before', 'per-account', 'many'] as const, async (path) => {
+        const addresses = Array.from({ length: count }, newAddress);
+        for (const address of addresses) await ledger.initAccount(chainId, address, 0);
+        const allocate = async () => {
+          if (path === 'many') {
+            const results = await ledger.allocateMany(addresses.map((address) => ({ chainId, address, slot: {} })));
+            if (results.some((r) => r.kind !== 'allocated')) throw new Error('allocateMany: not all allocated');
+            return;
+          }
+          for (const address of addresses) {
+            if (path === 'per-account-before') await allocateBefore(db, address, 1);
+            else await allocateWithLedger(ledger, address, 1);
+          }
+        };
+        for (let i = 0; i < warmUp; i += count) await allocate();
+        return measure(backendPid, total, async () => {
+          for (let i = 0; i < total; i += count) await allocate();
+        });
+      });
+      console.log(row('accounts', 'one call per account, old function', count, figures.get('per-account-before')!));
+      console.log(row('accounts', 'one call per account (allocateBatch)', count, figures.get('per-account')!));
+      console.log(row('accounts', 'one call for all (allocateMany)', count, figures.get('many')!));
     }
 
     // The submitted record: Prisma had only the single-row UPDATE; pg adds markSubmittedMany.
