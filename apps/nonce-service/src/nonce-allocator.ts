@@ -316,7 +316,8 @@ export class NonceAllocator {
 }
 
 function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
+  // An error from another realm (a native module under jest) is not `instanceof Error`: keep it as the cause.
+  return error instanceof Error ? error : new Error(String(error), { cause: error });
 }
 
 function usedElsewhere(requestId: string | undefined): ServiceError {
