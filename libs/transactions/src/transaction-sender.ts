@@ -95,9 +95,10 @@ export interface SendResult {
  * BEFORE a nonce is taken, so a reverting call never consumes one) → allocate the nonce
  * (nonce-service) → sign (signer-service) → eth_sendRawTransaction → record the outcome.
  *
- * Hot path cost for a known account: 1 node round trip for facts (0 when the caller gave gas and
- * fees), 3 NATS hops (allocate, sign, record) and 1 node round trip to submit. Every hop uses the
- * batched routes (contracts batch.ts): the sends of one event-loop turn share one message per hop.
+ * Hot path cost for a known account: the estimate (none when the caller gave gas; the block's fees
+ * come from {@link ChainFactsCache}), 3 NATS hops (allocate, sign, record) and the raw send. The
+ * hops use the batched routes (contracts batch.ts) and the node calls share JSON-RPC batches: the
+ * sends of one event-loop turn share one message per hop and one HTTP request per node step.
  * The client gets its hash as soon as the node accepted the transaction; the `submitted` record
  * follows in the background (see {@link record}).
  *
