@@ -162,6 +162,7 @@ describe('rpc-gateway (in-process, real anvil + private nats-server, service FIX
     for (const w of [alice, bob]) await anvil.rpc('anvil_setBalance', [w.address, '0x' + (10n ** 20n).toString(16)]);
     nc = await connect({ servers: nats.url });
     fixtures = startFixtures(nc, anvil, [alice, bob]);
+    await nc.flush(); // the fixtures' subscriptions are on the server before the gateway's first request
     ({ gateway, url } = await startGateway({ NATS_URL: nats.url, ETH_NODE_URL: anvil.url }));
   }, 30_000);
 
@@ -425,6 +426,7 @@ describe('rpc-gateway (in-process, real anvil + private nats-server, service FIX
         expect(fixtures.outcomes.at(-1)).toMatchObject({ outcome: 'abandoned' });
       } finally {
         fixtures.subs.set('sign', serve(nc, Routes.signerSignTransaction, (req) => signWithWallet(fixtures, req.from, req.tx)));
+        await nc.flush();
       }
     });
 
@@ -440,6 +442,7 @@ describe('rpc-gateway (in-process, real anvil + private nats-server, service FIX
       } finally {
         silent.unsubscribe();
         fixtures.subs.set('sign', serve(nc, Routes.signerSignTransaction, (req) => signWithWallet(fixtures, req.from, req.tx)));
+        await nc.flush();
       }
     });
   });

@@ -54,6 +54,7 @@ describe('TransactionSender: nonce too low → reconcile and retry with a new no
       });
       return { raw, hash: keccak256(raw) };
     });
+    await bus.connection.flush(); // the fixtures' subscriptions are on the server before the first request
     sender = new TransactionSender({ bus, node: new EthNodeClient({ url: anvil.url, timeoutMs: 2_000 }), accounts: new AccountDirectory({ bus }), gasMultiplier: 1 });
   });
   afterAll(async () => {

@@ -139,6 +139,7 @@ describe('TransactionSender and AccountDirectory (real anvil, private nats-serve
       fixtures = new ServiceFixtures(nc, anvil);
       fixtures.wallets.set(wallet.address.toLowerCase(), wallet);
       fixtures.start();
+      await nc.flush(); // the fixtures' subscriptions are on the server before the first request
       const accounts = new AccountDirectory({ bus });
       sender = new TransactionSender({ bus, node: new EthNodeClient({ url: anvil.url, timeoutMs: 2_000 }), accounts, gasMultiplier: 1.5 });
     });
@@ -261,6 +262,7 @@ describe('TransactionSender and AccountDirectory (real anvil, private nats-serve
       fixtures = new ServiceFixtures(nc, anvil);
       fixtures.wallets.set(wallet.address.toLowerCase(), wallet);
       fixtures.start();
+      await nc.flush(); // the fixtures' subscriptions are on the server before the first request
       sender = new TransactionSender({ bus, node: new EthNodeClient({ url: anvil.url, timeoutMs: 2_000 }), accounts: new AccountDirectory({ bus }), gasMultiplier: 1.2 });
     });
     afterAll(async () => {
@@ -296,6 +298,7 @@ describe('TransactionSender and AccountDirectory (real anvil, private nats-serve
       fixtures = new ServiceFixtures(nc, anvil);
       fixtures.wallets.set(a.address.toLowerCase(), a);
       fixtures.start();
+      await nc.flush(); // the fixtures' subscriptions are on the server before the first request
     });
     afterAll(async () => {
       fixtures?.stop();
