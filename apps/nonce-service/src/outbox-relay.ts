@@ -1,3 +1,4 @@
+import { JetStreamPublisher } from './jetstream-publisher';
 import { PeriodicTask } from './periodic-task';
 import { StringCodec, type NatsConnection } from 'nats';
 import type { Logger } from 'pino';
@@ -20,20 +21,24 @@ const codec = StringCodec();
  * unpublished events first, each with `Nats-Msg-Id` = the outbox row id, then marks them published.
  * A crash between publish and mark, or two replicas relaying the same rows, publishes a row twice:
  * the stream's duplicate window (2 min) drops the copy; consumers still dedupe on the id beyond it.
- * Publishes of one batch are pipelined on the connection (in order), then their acks awaited.
+ * Publishes of one batch are pipelined on the connection (in order), their acks collected on one
+ * reply subscription (JetStreamPublisher).
  */
 export class OutboxRelay {
   readonly stats = { published: 0, failures: 0 };
   private task?: PeriodicTask;
   private streamReady = false;
   private lastPrune = 0;
+  private readonly publisher: JetStreamPublisher;
 
   constructor(
     private readonly connection: NatsConnection,
     private readonly lifecycle: LifecycleLedger,
     private readonly options: OutboxRelayOptions,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.publisher = new JetStreamPublisher(connection);
+  }
 
   start(): void {
     this.task = new PeriodicTask(() => this.relayOnce(), this.options.intervalMs, (error) => {
@@ -46,6 +51,7 @@ export class OutboxRelay {
 
   async stop(): Promise<void> {
     await this.task?.stop();
+    this.publisher.close();
   }
 
   /** Creates the stream when absent (subjects hsm.v1.tx.>, 2-minute duplicate window). */
@@ -74,16 +80,13 @@ export class OutboxRelay {
     const events = await this.lifecycle.pendingEvents(this.options.batch ?? 500);
     let published = 0;
     if (events.length) {
-      const js = this.connection.jetstream();
-      // msgID is sent as the Nats-Msg-Id header.
-      const acks = events.map((e) => js.publish(e.subject, codec.encode(e.message), { msgID: e.id }));
-      const results = await Promise.allSettled(acks);
-      const done = events.filter((_, i) => results[i].status === 'fulfilled').map((e) => e.id);
+      const results = await this.publisher.publishAll(events.map((e) => ({ subject: e.subject, data: codec.encode(e.message), msgId: e.id })));
+      const done = events.filter((_, i) => results[i] === true).map((e) => e.id);
       await this.lifecycle.markPublished(done);
       published = done.length;
       this.stats.published += published;
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
+      const failed = results.find((r) => r !== true);
+      if (failed) throw failed;
     }
     if (Date.now() - this.lastPrune > 60_000) {
       this.lastPrune = Date.now();
