@@ -54,10 +54,11 @@ class SignerListKeysFixture {
     });
     await this.nc.flush();
   }
-  /** The signer goes away: no responder at all. */
-  silence(): void {
+  /** The signer goes away: no responder at all (the UNSUB is on the server before this resolves). */
+  async silence(): Promise<void> {
     this.sub?.unsubscribe();
     this.sub = undefined;
+    await this.nc.flush();
   }
   async close(): Promise<void> {
     await this.nc.drain();
@@ -227,7 +228,7 @@ describe('key-discovery (2 replicas, real Postgres and nats-server, signer listi
   });
 
   it('survives the signer disappearing again, keeping the last known accounts', async () => {
-    fixture.silence();
+    await fixture.silence();
     const before = fixture.requests;
     const result = await replicas[1].discovery.pollOnce();
     expect(result.ok).toBe(false);
