@@ -417,6 +417,7 @@ describe('rpc-gateway (in-process, real anvil + private nats-server, service FIX
 
     it('signer-service not subscribed → -32000 naming signer-service at once; the nonce is recorded abandoned', async () => {
       fixtures.subs.get('sign')!.unsubscribe();
+      await nc.flush(); // the UNSUB is on the server before the send
       try {
         const { status, body, elapsedMs } = await send({ from: alice.address, to: stranger, value: '0x1' });
         expect(status).toBe(503);
@@ -433,6 +434,7 @@ describe('rpc-gateway (in-process, real anvil + private nats-server, service FIX
     it('signer-service that never answers → -32000 within NATS_REQUEST_TIMEOUT_MS, no hang', async () => {
       fixtures.subs.get('sign')!.unsubscribe();
       const silent = serve(nc, Routes.signerSignTransaction, () => 'never-answer' as const);
+      await nc.flush();
       try {
         const { status, body, elapsedMs } = await send({ from: alice.address, to: stranger, value: '0x1' });
         expect(status).toBe(503);
