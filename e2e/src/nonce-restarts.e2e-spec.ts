@@ -159,13 +159,23 @@ describe('nonce lifecycle through restarts (issue 3 acceptance)', () => {
       if (Date.now() > deadline) throw new Error(`not settled: ${state}`);
       await sleep(250);
     }
-    const ours = await db.query(
-      `SELECT t.hash, t.status::text, t.nonce::int FROM transactions t WHERE t.from_address = $1 AND t.nonce >= $2 AND t.live_nonce IS NOT NULL ORDER BY t.nonce`,
-      [lower, start],
-    );
-    const attempts = await db.query(`SELECT a.hash FROM transaction_attempts a JOIN transactions t ON t.id = a.transaction_id WHERE t.from_address = $1`, [lower]);
-    const known = new Set([...ours.rows.map((r) => r.hash), ...attempts.rows.map((r) => r.hash)]);
-    const missing = accepted.filter((h) => !known.has(h));
+    // A `submitted` record cut off by an outage reaches the ledger on a gateway retry (background,
+    // about two minutes): wait, bounded, until the ledger knows every accepted hash or the time is up.
+    const ledgerDeadline = Date.now() + 150_000;
+    let ours;
+    let missing: string[];
+    for (;;) {
+      ours = await db.query(
+        `SELECT t.hash, t.status::text, t.nonce::int FROM transactions t WHERE t.from_address = $1 AND t.nonce >= $2 AND t.live_nonce IS NOT NULL ORDER BY t.nonce`,
+        [lower, start],
+      );
+      const attempts = await db.query(`SELECT a.hash FROM transaction_attempts a JOIN transactions t ON t.id = a.transaction_id WHERE t.from_address = $1`, [lower]);
+      const known = new Set([...ours.rows.map((r) => r.hash), ...attempts.rows.map((r) => r.hash)]);
+      missing = accepted.filter((h) => !known.has(h));
+      const allMined = ours.rows.every((r) => ['mined', 'confirmed'].includes(r.status));
+      if ((missing.length === 0 && allMined) || Date.now() > ledgerDeadline) break;
+      await sleep(250);
+    }
     if (missing.length) {
       // Say what the ledger holds at the nonces the chain mined them at (e.g. `abandoned`, no hash).
       const mined = await Promise.all(missing.map((h) => result<{ nonce: string } | null>(stack().anvil.url, 'eth_getTransactionByHash', [h])));

@@ -68,6 +68,18 @@ function mayRecordLater(error: unknown): boolean {
 }
 
 /**
+ * A `submitted` record that failed is tried again 250 ms, 500 ms, 1 s later, then every 2 s, for
+ * about two minutes: soon enough that the ledger knows the transaction right after a short outage
+ * (a restart of NATS, nonce-service or Postgres takes seconds), long enough to outlast a longer one.
+ * The first backoff (1 s … 32 s, six tries) left a record cut off by a Postgres restart unsent for a
+ * minute, long after the tracker had reaped its nonce.
+ */
+const RECORD_RETRIES = 62;
+function recordRetryDelayMs(attempt: number): number {
+  return Math.min(2_000, 125 * 2 ** attempt);
+}
+
+/**
  * Allocations per send when the node says "nonce too low" for a nonce the ledger handed out (the
  * chain moved past the ledger: the key was used outside, or a reaped lease's transaction landed).
  */
@@ -331,9 +343,9 @@ export class TransactionSender {
     }
   }
 
-  /** Background retries of a `submitted` record, backing off 1 s … 32 s (about a minute in all). */
+  /** Background retries of a `submitted` record: soon at first, then every 2 s, about two minutes in all. */
   private retryRecord(request: RecordOutcomeRequest, attempt: number): void {
-    if (attempt > 6) return;
+    if (attempt > RECORD_RETRIES) return;
     const timer = setTimeout(() => {
       this.options.bus.requestBatched(BatchRoutes.nonceRecordOutcome, request).then(
         () => this.logger.warn({ transactionId: request.transactionId, attempt }, 'send outcome recorded on retry'),
@@ -341,7 +353,7 @@ export class TransactionSender {
           if (mayRecordLater(error)) this.retryRecord(request, attempt + 1);
         },
       );
-    }, 500 * 2 ** attempt);
+    }, recordRetryDelayMs(attempt));
     timer.unref();
   }
 
