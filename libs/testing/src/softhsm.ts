@@ -82,7 +82,22 @@ function randomHex(bytes: number): string {
 }
 
 /** Creates a fresh token with its own SOFTHSM2_CONF and token directory. */
+/**
+ * Token creations into one shared configuration, one after another: two `softhsm2-util --init-token
+ * --free` on the same token directory at once race for the free slot ("Could not get info about the
+ * token in slot …", seen in a fresh-clone run).
+ */
+const creationsByConf = new Map<string, Promise<unknown>>();
+
 export async function createSoftHsmToken(options: SoftHsmTokenOptions = {}): Promise<SoftHsmToken> {
+  if (options.conf === undefined) return createToken(options);
+  const previous = creationsByConf.get(options.conf) ?? Promise.resolve();
+  const created = previous.catch(() => undefined).then(() => createToken(options));
+  creationsByConf.set(options.conf, created);
+  return created;
+}
+
+async function createToken(options: SoftHsmTokenOptions): Promise<SoftHsmToken> {
   ensureSoftHsmInstalled();
   const shared = options.conf !== undefined;
   let dir: string;
