@@ -24,6 +24,7 @@ const route = <Req, Rep>(subject: string, request: Parser<Req>, reply: Parser<Re
 
 export const Routes = {
   signerSignTransaction: route(Subjects.signerSignTransaction, signer.parseSignTransactionRequest, signer.parseSignTransactionReply),
+  signerSignDigest: route(Subjects.signerSignDigest, signer.parseSignDigestRequest, signer.parseSignDigestReply),
   signerListKeys: route(Subjects.signerListKeys, signer.parseListKeysRequest, signer.parseListKeysReply),
   nonceAllocate: route(Subjects.nonceAllocate, nonce.parseAllocateNonceRequest, nonce.parseAllocateNonceReply),
   nonceRecordOutcome: route(Subjects.nonceRecordOutcome, nonce.parseRecordOutcomeRequest, nonce.parseRecordOutcomeReply),

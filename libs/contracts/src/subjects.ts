@@ -7,6 +7,11 @@ export const Subjects = {
   signerSignTransaction: 'hsm.v1.signer.sign-transaction',
   /** request/reply, queue group signer: many sign-transaction requests in one message (batch.ts). */
   signerSignTransactionBatch: 'hsm.v1.signer.sign-transaction-batch',
+  /**
+   * request/reply, queue group signer: sign a 32-byte digest (an EIP-191 message or EIP-712 hash the
+   * rpc-gateway computed for eth_sign / personal_sign / eth_signTypedData*) with a key.
+   */
+  signerSignDigest: 'hsm.v1.signer.sign-digest',
   /** request/reply, queue group signer: list every key of every configured backend. */
   signerListKeys: 'hsm.v1.signer.list-keys',
   /** request/reply, queue group nonce-service: allocate the next nonce for (chainId, address). */

@@ -1,4 +1,4 @@
-import { address, array, boolean, hash32, hexData, integer, literal, nullable, object, optional, quantity, string, type Infer } from '../validate';
+import { address, array, boolean, ContractViolationError, hash32, hexData, integer, literal, nullable, object, optional, quantity, string, type Infer, type Parser } from '../validate';
 
 /** Which key, in which configured backend. `keyId` is the backend's own reference (PKCS#11 CKA_ID hex, Azure key name, …). */
 export const parseKeyRef = object({
@@ -41,6 +41,36 @@ export const parseSignTransactionReply = object({
   hash: hash32(),
 });
 export type SignTransactionReply = Infer<typeof parseSignTransactionReply>;
+
+/**
+ * Sign a 32-byte digest with a key: the rpc-gateway hashes an eth_sign / personal_sign message
+ * (EIP-191) or eth_signTypedData* data (EIP-712) itself and sends only the digest. Digest-signing
+ * backends only (PKCS#11, Azure Key Vault, AWS KMS); Vault ethsign signs whole transactions and
+ * answers HSM20005 (research/backend-apis.md §A.2).
+ */
+export const parseSignDigestRequest = object({
+  /** The expected signer: the signature's recovered key must be this address's key. */
+  from: address(),
+  key: parseKeyRef,
+  digest: hash32(),
+});
+export type SignDigestRequest = Infer<typeof parseSignDigestRequest>;
+
+/** 65 bytes r‖s‖v as 0x hex (132 characters), lower case. */
+const signature65 = (): Parser<string> => (v, path = '') => {
+  if (typeof v !== 'string' || !/^0x[0-9a-fA-F]{130}$/.test(v)) throw new ContractViolationError(path, 'a 0x-prefixed 65-byte signature');
+  return v.toLowerCase();
+};
+
+export const parseSignDigestReply = object({
+  /** Low-s (EIP-2) r and s, 32 bytes each. */
+  r: hash32(),
+  s: hash32(),
+  yParity: literal(0, 1),
+  /** r‖s‖v with v = 27 + yParity: the form eth_sign / personal_sign return (geth's convention). */
+  signature: signature65(),
+});
+export type SignDigestReply = Infer<typeof parseSignDigestReply>;
 
 export const parseListKeysRequest = object({});
 export type ListKeysRequest = Infer<typeof parseListKeysRequest>;
