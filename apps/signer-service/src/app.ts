@@ -8,6 +8,7 @@ import { createLogger, PinoNestLogger } from '@hsm-signer/logging';
 import { natsMicroserviceOptions } from '@hsm-signer/messaging';
 import { buildRegistry } from './backends';
 import type { SignerServiceConfig } from './config';
+import { DigestSigner } from './digest-signer';
 import { HealthController } from './health.controller';
 import { Signer } from './signer';
 import { SignerController } from './signer.controller';
@@ -40,10 +41,11 @@ class BackendLifecycle implements OnApplicationBootstrap, OnModuleDestroy, OnApp
     @Inject(BACKEND_REGISTRY) private readonly registry: BackendRegistry,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly signer: Signer,
+    private readonly digestSigner: DigestSigner,
   ) {}
 
   async onModuleDestroy(): Promise<void> {
-    await this.signer.drain();
+    await Promise.all([this.signer.drain(), this.digestSigner.drain()]);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -80,6 +82,7 @@ export async function startSignerService(config: SignerServiceConfig, options: S
       { provide: BACKEND_REGISTRY, useValue: registry },
       { provide: LOGGER, useValue: logger },
       { provide: Signer, useValue: new Signer(registry) },
+      { provide: DigestSigner, useValue: new DigestSigner(registry) },
       BackendLifecycle,
     ],
   })

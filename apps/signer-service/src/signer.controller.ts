@@ -1,8 +1,9 @@
 import { Controller, Inject } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import type { Logger } from 'pino';
-import { BatchRoutes, Routes, Subjects, type SignTransactionRequest } from '@hsm-signer/contracts';
+import { BatchRoutes, Routes, Subjects, type SignDigestRequest, type SignTransactionRequest } from '@hsm-signer/contracts';
 import { eachRequest, handleRpc, handleRpcBatch } from '@hsm-signer/messaging';
+import { DigestSigner } from './digest-signer';
 import { Signer } from './signer';
 import { LOGGER } from './tokens';
 
@@ -11,6 +12,7 @@ import { LOGGER } from './tokens';
 export class SignerController {
   constructor(
     private readonly signer: Signer,
+    private readonly digestSigner: DigestSigner,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -29,6 +31,19 @@ export class SignerController {
     const reply = await this.signer.signTransaction(request);
     // One line per signature (debug): which replica signed what, for audits and the e2e replica test.
     this.logger.debug({ from: request.from, chainId: request.tx.chainId, nonce: request.tx.nonce, hash: reply.hash }, 'signed transaction');
+    return reply;
+  };
+
+  /** eth_sign / personal_sign / eth_signTypedData*: the gateway sends the EIP-191 / EIP-712 digest. */
+  @MessagePattern(Subjects.signerSignDigest)
+  signDigest(@Payload() payload: unknown) {
+    return handleRpc(Routes.signerSignDigest, payload, this.signOneDigest, this.unexpected);
+  }
+
+  private readonly signOneDigest = async (request: SignDigestRequest) => {
+    const reply = await this.digestSigner.signDigest(request);
+    // The digest is logged (it is what the key signed, for audits); the message itself never reaches this service.
+    this.logger.debug({ from: request.from, digest: request.digest }, 'signed digest');
     return reply;
   };
 
