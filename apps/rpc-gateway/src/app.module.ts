@@ -1,10 +1,14 @@
-import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Module, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { GATEWAY, type GatewayContext } from './gateway-context';
 import { RpcController } from './rpc.controller';
 
 @Injectable()
-class GatewayShutdown implements OnApplicationShutdown {
+class GatewayShutdown implements BeforeApplicationShutdown, OnApplicationShutdown {
   constructor(@Inject(GATEWAY) private readonly gateway: GatewayContext) {}
+  /** Before the HTTP server closes: it would wait for upgraded (WebSocket) connections forever. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.gateway.websocket.close();
+  }
   async onApplicationShutdown(): Promise<void> {
     this.gateway.accounts.stop();
     // `submitted` records still in flight go out before the connection closes.

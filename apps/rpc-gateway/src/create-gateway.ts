@@ -10,6 +10,8 @@ import { RpcController } from './rpc.controller';
 import type { GatewayContext, RpcGatewayConfig } from './gateway-context';
 import { JsonRpcHandler } from './rpc/json-rpc-handler';
 import { LocalMethods } from './rpc/local-methods';
+import { WebSocketEndpoint } from './ws/ws-endpoint';
+import { nodeWebSocketUrl } from './ws/node-ws-url';
 
 /**
  * POST / (the JSON-RPC endpoint, every eth_sendTransaction) goes straight to RpcController.rpc;
@@ -60,8 +62,22 @@ export async function createRpcGateway(config: RpcGatewayConfig, logger: Logger)
       logger,
       testPauseBeforeSubmitMs,
     });
-    const handler = new JsonRpcHandler(node, new LocalMethods(accounts, sender), { maxBatchSize: config.batchLimit, logger });
-    const context: GatewayContext = { config, bus, node, accounts, sender, handler, healthTimeoutMs: Math.min(2_000, config.nodeTimeoutMs), logger };
+    const local = new LocalMethods(accounts, sender);
+    // One handler class for HTTP and WebSocket; a WebSocket connection gets its own over a transport
+    // that sends its subscriptions down its own node socket (ws/ws-session.ts).
+    const handlerFor = (transport: Pick<EthNodeClient, 'post'>) => new JsonRpcHandler(transport, local, { maxBatchSize: config.batchLimit, logger });
+    const handler = handlerFor(node);
+    const websocket = new WebSocketEndpoint({
+      handlerFor,
+      node,
+      nodeWsUrl: nodeWebSocketUrl(config.nodeWsUrl, config.nodeUrl),
+      nodeTimeoutMs: config.nodeTimeoutMs,
+      pingIntervalMs: config.wsPingIntervalMs,
+      maxBufferedBytes: config.wsMaxBufferedBytes,
+      maxMessageBytes: config.bodyLimitBytes,
+      logger,
+    });
+    const context: GatewayContext = { config, bus, node, accounts, sender, handler, websocket, healthTimeoutMs: Math.min(2_000, config.nodeTimeoutMs), logger };
 
     try {
       const chainId = await sender.chainId();
@@ -74,6 +90,7 @@ export async function createRpcGateway(config: RpcGatewayConfig, logger: Logger)
 
     const app = await NestFactory.create(RpcGatewayModule.register(context), { bodyParser: false, logger: new PinoNestLogger(logger) });
     routeJsonRpcPastExpress(app);
+    websocket.attach(app.getHttpServer() as Server);
     return { app, context };
   } catch (error) {
     await bus.close();

@@ -3,6 +3,7 @@ import type { NatsBus } from '@hsm-signer/messaging';
 import type { AccountDirectory, EthNodeClient, TransactionSender } from '@hsm-signer/transactions';
 import type { Logger } from 'pino';
 import type { JsonRpcHandler } from './rpc/json-rpc-handler';
+import type { WebSocketEndpoint } from './ws/ws-endpoint';
 
 export type RpcGatewayConfig = ConfigOf<(typeof rpcGatewayConfig)['settings']>;
 
@@ -14,6 +15,8 @@ export interface GatewayContext {
   accounts: AccountDirectory;
   sender: TransactionSender;
   handler: JsonRpcHandler;
+  /** JSON-RPC over WebSocket on the same port (closed first on shutdown). */
+  websocket: WebSocketEndpoint;
   healthTimeoutMs: number;
   logger: Logger;
 }

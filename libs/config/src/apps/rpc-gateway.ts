@@ -1,5 +1,5 @@
 import { commonSettings, nodeSettings } from '../common';
-import { defineConfig, int, num, oneOf, str } from '../setting';
+import { defineConfig, int, num, oneOf, str, url } from '../setting';
 
 export const rpcGatewayConfig = defineConfig('rpc-gateway', {
   ...commonSettings,
@@ -34,8 +34,28 @@ export const rpcGatewayConfig = defineConfig('rpc-gateway', {
       "Block eth_estimateGas runs against. 'latest' is geth's own default; 'pending' also sees the sender's transactions still in the pool (anvil's default, which there rebuilds the pending block for every estimate: ~1.5 ms of node CPU per send with many pending).",
   }),
   gasMultiplier: num({ env: 'GAS_ESTIMATE_MULTIPLIER', default: 1.2, min: 1, description: 'Multiplier applied to eth_estimateGas when the caller gives no gas.' }),
-  bodyLimitBytes: int({ env: 'RPC_BODY_LIMIT_BYTES', default: 5 * 1024 * 1024, min: 1024, description: 'Largest JSON-RPC request body accepted (larger: HTTP 413).' }),
+  bodyLimitBytes: int({ env: 'RPC_BODY_LIMIT_BYTES', default: 5 * 1024 * 1024, min: 1024, description: 'Largest JSON-RPC request body accepted (larger: HTTP 413), and largest WebSocket message (larger: the connection is closed with code 1009).' }),
   batchLimit: int({ env: 'RPC_BATCH_LIMIT', default: 1000, min: 1, description: 'Most requests in one JSON-RPC batch (geth\'s default is 1000).' }),
+  nodeWsUrl: url({
+    env: 'ETH_NODE_WS_URL',
+    default: '',
+    protocols: ['ws', 'wss'],
+    description:
+      "The node's WebSocket JSON-RPC URL, used only for subscriptions (eth_subscribe) of clients connected to the gateway over WebSocket: one node connection per client connection that subscribes. Unset: ETH_NODE_URL with http→ws, https→wss (anvil serves both on one port, and so does geth when --ws is on the --http port).",
+  }),
+  wsPingIntervalMs: int({
+    env: 'RPC_WS_PING_INTERVAL_MS',
+    default: 30_000,
+    min: 100,
+    description: 'How often the WebSocket endpoint pings each client connection (and each node connection); one not answering with a pong by the next ping is dropped.',
+  }),
+  wsMaxBufferedBytes: int({
+    env: 'RPC_WS_MAX_BUFFERED_BYTES',
+    default: 16 * 1024 * 1024,
+    min: 1024,
+    description:
+      'Most bytes of replies and subscription notifications waiting to be sent to one WebSocket client; a client reading slower than that is disconnected (close code 1008) instead of the gateway buffering without bound.',
+  }),
   accountsMaxAgeMs: int({
     env: 'ACCOUNTS_CACHE_MAX_AGE_MS',
     default: 60_000,

@@ -1,0 +1,72 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { WsSession, type WsSessionOptions } from './ws-session';
+
+export interface WsEndpointOptions extends WsSessionOptions {
+  /** Largest message accepted (RPC_BODY_LIMIT_BYTES); ws closes the connection with 1009 past it. */
+  maxMessageBytes: number;
+  /** How long shutdown lets requests in flight answer before it closes the connections. */
+  shutdownGraceMs?: number;
+}
+
+/**
+ * JSON-RPC over WebSocket on the HTTP server's own port, like a node serving both (geth with
+ * `--ws.port` = `--http.port`, anvil always): an upgrade of `GET /` becomes a {@link WsSession}.
+ * Plain HTTP requests never reach this code (it listens to 'upgrade' only), so the POST / fast path
+ * in create-gateway.ts is untouched. Ethereum WebSocket clients (ethers, viem, web3.js) need this for
+ * subscriptions; Web3Signer has none (research/rpc-signers.md §1.3, §10, Web3Signer #911).
+ */
+export class WebSocketEndpoint {
+  private readonly server: WebSocketServer;
+  private readonly sessions = new Set<WsSession>();
+  private closing = false;
+
+  constructor(private readonly options: WsEndpointOptions) {
+    // No compression: JSON-RPC answers are small, and deflate would cost CPU on every message.
+    this.server = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: options.maxMessageBytes });
+  }
+
+  /** Open client connections. */
+  get connections(): number {
+    return this.sessions.size;
+  }
+
+  /** Open WebSocket connections to the node (one at most per client connection that subscribed). */
+  get nodeConnections(): number {
+    let n = 0;
+    for (const session of this.sessions) if (session.nodeSocket.isOpen) n++;
+    return n;
+  }
+
+  attach(http: Server): void {
+    http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+  }
+
+  /** Graceful shutdown: no new connections; every open one answers what is in flight, then closes (1001). */
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all([...this.sessions].map((session) => session.shutdown(this.options.shutdownGraceMs ?? 5_000)));
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => undefined);
+    if (this.closing) return refuse(socket, 503, 'Service Unavailable');
+    // The JSON-RPC endpoint is `/`, as for POST (geth's default ws.rpcprefix).
+    if (req.url !== '/' && !req.url?.startsWith('/?')) return refuse(socket, 404, 'Not Found');
+    this.server.handleUpgrade(req, socket, head, (ws) => {
+      const session = new WsSession(ws, this.options);
+      this.sessions.add(session);
+      this.options.logger.debug({ connections: this.sessions.size }, 'WebSocket client connected');
+      void session.closed.then(() => {
+        this.sessions.delete(session);
+        this.options.logger.debug({ connections: this.sessions.size }, 'WebSocket client disconnected');
+      });
+    });
+  }
+}
+
+function refuse(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
