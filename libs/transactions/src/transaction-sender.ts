@@ -227,7 +227,7 @@ export class TransactionSender {
         }
         throw error;
       }
-      await this.recordSubmitFailure(base, signed, error);
+      if ((await this.recordSubmitFailure(base, signed, error)) === 'maybe-sent') return { hash: signed.hash, nonce: allocation.nonce, transactionId: allocation.transactionId, duplicate: false, tx: unsigned };
     }
     // The node has it: the client's answer does not wait for the ledger. Losing this record (crash)
     // costs nothing on chain: the reaper never frees a slot the node shows occupied, and a mined
@@ -300,11 +300,15 @@ export class TransactionSender {
   /**
    * eth_sendRawTransaction failed. "Already known" for the hash we just signed means the node has it:
    * success. A node error means it refused: rejected. Not connected at all: nothing left us, abandoned.
-   * A timeout or a dropped connection is ambiguous: recorded as submitted with the raw transaction, so
-   * nonce-service tracks (and may rebroadcast) it instead of handing the nonce out again.
+   * A timeout or a dropped connection after the request went out is ambiguous ("maybe sent",
+   * research/nonce-and-lifecycle.md §6): the transaction is recorded as submitted with its raw bytes,
+   * nonce-service tracks it and re-sends those same bytes until it is mined, and the client gets the
+   * hash, as a node answers once a transaction is in its pool. An error here would invite the client
+   * to send again: a second transaction under a new nonce, the double send this path exists to avoid.
+   * Returns which of the two it was when it does not throw.
    */
-  private async recordSubmitFailure(base: { transactionId: string }, signed: { raw: string; hash: string }, error: unknown): Promise<void> {
-    if (error instanceof TransactionAlreadyKnownError) return; // falls through to 'submitted'
+  private async recordSubmitFailure(base: { transactionId: string }, signed: { raw: string; hash: string }, error: unknown): Promise<'already-known' | 'maybe-sent'> {
+    if (error instanceof TransactionAlreadyKnownError) return 'already-known'; // falls through to 'submitted'
     if (error instanceof NodeError) {
       await this.record({ ...base, outcome: 'rejected', hash: signed.hash, error: error.message.slice(0, 2000) });
       throw error;
@@ -313,9 +317,10 @@ export class TransactionSender {
       await this.record({ ...base, outcome: 'abandoned', error: error.message });
       throw error;
     }
-    const clientError = toClientError(error);
-    await this.record({ ...base, outcome: 'submitted', hash: signed.hash, raw: signed.raw, error: `submission outcome unknown: ${clientError.message}` });
-    throw clientError;
+    const reason = toClientError(error).message;
+    this.logger.warn({ hash: signed.hash, err: reason }, 'eth_sendRawTransaction outcome unknown: the transaction is tracked and re-sent by nonce-service; the client gets its hash');
+    this.recordInBackground({ ...base, outcome: 'submitted', hash: signed.hash, raw: signed.raw, error: `submission outcome unknown: ${reason}` });
+    return 'maybe-sent';
   }
 
   /** Waits for the `submitted` records still on their way (graceful shutdown: before NATS closes). */
