@@ -10,6 +10,7 @@ import { RpcController } from './rpc.controller';
 import type { GatewayContext, RpcGatewayConfig } from './gateway-context';
 import { JsonRpcHandler } from './rpc/json-rpc-handler';
 import { LocalMethods } from './rpc/local-methods';
+import { SigningMethods } from './rpc/signing-methods';
 import { WebSocketEndpoint } from './ws/ws-endpoint';
 import { nodeWebSocketUrl } from './ws/node-ws-url';
 
@@ -62,7 +63,7 @@ export async function createRpcGateway(config: RpcGatewayConfig, logger: Logger)
       logger,
       testPauseBeforeSubmitMs,
     });
-    const local = new LocalMethods(accounts, sender);
+    const local = new LocalMethods(accounts, sender, new SigningMethods({ accounts, sender, bus }));
     // One handler class for HTTP and WebSocket; a WebSocket connection gets its own over a transport
     // that sends its subscriptions down its own node socket (ws/ws-session.ts).
     const handlerFor = (transport: Pick<EthNodeClient, 'post'>) => new JsonRpcHandler(transport, local, { maxBatchSize: config.batchLimit, logger });
