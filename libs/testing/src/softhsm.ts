@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { withFileLock, withFileLockSync } from './file-lock';
 
 const run = promisify(execFile);
 
@@ -81,18 +82,20 @@ function randomHex(bytes: number): string {
   return Array.from({ length: bytes }, () => Math.floor(Math.random() * 256).toString(16).padStart(2, '0')).join('');
 }
 
-/** Creates a fresh token with its own SOFTHSM2_CONF and token directory. */
 /**
- * Token creations into one shared configuration, one after another: two `softhsm2-util --init-token
- * --free` on the same token directory at once race for the free slot ("Could not get info about the
- * token in slot …", seen in a fresh-clone run).
+ * Creates a fresh token with its own SOFTHSM2_CONF and token directory, or adds one to `conf`.
+ * Token creations into one shared configuration run one after another, in this process (a queue)
+ * and across processes (a lock file next to the configuration: jest workers share it): two
+ * `softhsm2-util --init-token --free` on the same token directory at once race for the free slot
+ * ("Could not get info about the token in slot …", seen in a fresh-clone run).
  */
 const creationsByConf = new Map<string, Promise<unknown>>();
 
 export async function createSoftHsmToken(options: SoftHsmTokenOptions = {}): Promise<SoftHsmToken> {
   if (options.conf === undefined) return createToken(options);
   const previous = creationsByConf.get(options.conf) ?? Promise.resolve();
-  const created = previous.catch(() => undefined).then(() => createToken(options));
+  const conf = options.conf;
+  const created = previous.catch(() => undefined).then(() => withFileLock(`${conf}.lock`, () => createToken(options)));
   creationsByConf.set(options.conf, created);
   return created;
 }
@@ -145,11 +148,14 @@ async function createToken(options: SoftHsmTokenOptions): Promise<SoftHsmToken> 
     },
     cleanup() {
       if (!shared) return rmSync(dir, { recursive: true, force: true });
-      try {
-        execFileSync('softhsm2-util', ['--delete-token', '--token', label], { env: childEnv, stdio: 'ignore' });
-      } catch {
-        // already gone
-      }
+      // Under the creations' lock: a token directory vanishing mid-scan fails another --init-token.
+      withFileLockSync(`${conf}.lock`, () => {
+        try {
+          execFileSync('softhsm2-util', ['--delete-token', '--token', label], { env: childEnv, stdio: 'ignore' });
+        } catch {
+          // already gone
+        }
+      });
     },
   };
 
