@@ -89,7 +89,7 @@ describe('signing methods through the rpc-gateway with real clients', () => {
 
       const { body } = await call<string>(stack().rpcUrl, 'eth_sendRawTransaction', [raw]);
       expect(body.result).toBe(tx.hash);
-      const receipt = await waitForReceipt(stack().anvil.url, tx.hash);
+      const receipt = await waitForReceipt(stack().anvil.url, tx.hash!);
       expect(receipt.status).toBe('0x1');
       expect(getAddress(receipt.from)).toBe(hsm[0]);
       expect(BigInt(await stack().anvil.rpc<string>('eth_getBalance', [recipient, 'latest']))).toBe(4_242n);
@@ -152,7 +152,7 @@ describe('signing methods through the rpc-gateway with real clients', () => {
       expect(tx.from).toBe(hsm[0]);
       const { stdout: published } = await run(castBinary(), ['publish', raw.trim(), '--rpc-url', stack().rpcUrl, '--async'], { timeout: 60_000, env });
       expect(published.trim()).toBe(tx.hash);
-      expect(getAddress((await waitForReceipt(stack().anvil.url, tx.hash)).from)).toBe(hsm[0]);
+      expect(getAddress((await waitForReceipt(stack().anvil.url, tx.hash!)).from)).toBe(hsm[0]);
 
       const message = '0x' + Buffer.from('cast was here').toString('hex');
       const { stdout: sig } = await run(castBinary(), ['rpc', 'personal_sign', message, hsm[1], '--rpc-url', stack().rpcUrl], { timeout: 30_000, env });
