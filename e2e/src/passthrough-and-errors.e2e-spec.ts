@@ -1,4 +1,5 @@
-import { Wallet, getAddress } from 'ethers';
+import { JsonRpcProvider, Wallet, getAddress } from 'ethers';
+import { createWalletClient, http } from 'viem';
 import { counterDeployData, counterInterface } from './support/counter';
 import { call, looksLikeStackTrace, post, result, waitForReceipt, type HttpExchange, type RpcResponse } from './support/json-rpc';
 import { sortedLower, useStack } from './support/stack';
@@ -167,7 +168,8 @@ describe('rpc-gateway pass-through and errors (raw JSON-RPC over HTTP)', () => {
       const { status, body } = await call(gateway, 'eth_sendTransaction', [{ to: stranger, value: '0x1' }]);
       expect(body.result).toBeUndefined();
       expect(body.error?.code).toBe(-32602);
-      expect(status).toBe(400); // Web3Signer's status for bad params (§1.8)
+      // HTTP 200 as geth and anvil answer: on a 400 ethers and viem drop the code and message (below).
+      expect(status).toBe(200);
       expect(looksLikeStackTrace(body.error!.message)).toBe(false);
       expect(await result<string>(node, 'eth_blockNumber')).toBe(blockBefore);
     });
@@ -175,7 +177,22 @@ describe('rpc-gateway pass-through and errors (raw JSON-RPC over HTTP)', () => {
     it('an unknown from → -32000 "No unlocked account matches the Sender"', async () => {
       const { status, body } = await call(gateway, 'eth_sendTransaction', [{ from: stranger, to: hsm[0], value: '0x1' }]);
       expect(body.error).toMatchObject({ code: -32000, message: 'No unlocked account matches the Sender' });
-      expect(status).toBe(400); // Web3Signer answers an unknown sender with HTTP 400 (§1.8)
+      expect(status).toBe(200);
+    });
+
+    it('ethers and viem show the gateway\'s own error for an unknown from (not a bare HTTP failure)', async () => {
+      const provider = new JsonRpcProvider(gateway, undefined, { staticNetwork: true, batchMaxCount: 1 });
+      try {
+        const viaEthers = await provider.send('eth_sendTransaction', [{ from: stranger, to: hsm[0], value: '0x1' }]).catch((e: unknown) => e);
+        expect(viaEthers).toMatchObject({ error: { code: -32000, message: 'No unlocked account matches the Sender' } });
+        expect((viaEthers as { code?: string }).code).not.toBe('SERVER_ERROR');
+      } finally {
+        provider.destroy();
+      }
+      const wallet = createWalletClient({ transport: http(gateway, { retryCount: 0 }) });
+      const viaViem = await wallet.sendTransaction({ account: stranger as `0x${string}`, to: hsm[0] as `0x${string}`, value: 1n, chain: null }).catch((e: unknown) => e);
+      expect(String((viaViem as Error).message)).toContain('No unlocked account matches the Sender');
+      expect(String((viaViem as Error).message)).not.toContain('HTTP request failed');
     });
 
     it("the node's own dev account is unknown too: the gateway never lets the node sign", async () => {

@@ -370,17 +370,17 @@ describe('rpc-gateway (in-process, real anvil + private nats-server, service FIX
       expect(body.error.message).toMatch(/exceeds the limit of 5242880 bytes/);
     });
 
-    it('missing from → HTTP 400, -32602; nothing allocated', async () => {
+    it('missing from → HTTP 200 (as geth), -32602; nothing allocated', async () => {
       const before = fixtures.allocations.length;
       const { status, body } = await send({ to: stranger, value: '0x1' });
-      expect(status).toBe(400);
+      expect(status).toBe(200);
       expect(body.error).toEqual({ code: -32602, message: "Invalid params: missing 'from'" });
       expect(fixtures.allocations.length).toBe(before);
     });
 
-    it('unknown from → HTTP 400, -32000 "No unlocked account matches the Sender"', async () => {
+    it('unknown from → HTTP 200 (as geth), -32000 "No unlocked account matches the Sender"', async () => {
       const { status, body } = await send({ from: stranger, to: alice.address, value: '0x1' });
-      expect(status).toBe(400);
+      expect(status).toBe(200);
       expect(body.error).toEqual({ code: -32000, message: 'No unlocked account matches the Sender' });
     });
 

@@ -1,6 +1,6 @@
-import { DownstreamTimeoutError, InvalidParamsError } from '@hsm-signer/ethereum';
+import { DownstreamTimeoutError, DownstreamUnavailableError, InternalJsonRpcError, InvalidParamsError, JsonRpcError, NoUnlockedAccountError, ServiceUnavailableError } from '@hsm-signer/ethereum';
 import pino from 'pino';
-import { JsonRpcHandler } from './json-rpc-handler';
+import { JsonRpcHandler, jsonRpcErrorStatus } from './json-rpc-handler';
 import { LocalMethods } from './local-methods';
 
 // The adapter's own logic with its two ports replaced: a recorded upstream `post` and a LocalMethods
@@ -31,14 +31,14 @@ describe('JsonRpcHandler', () => {
     expect(posted).toEqual([body]);
   });
 
-  it('answers intercepted methods without the node, with the HTTP status of the error', async () => {
+  it('answers intercepted methods without the node; a client error is HTTP 200 as from geth', async () => {
     const { handler, posted, sends } = setup(async () => {
       throw new Error('must not be called');
     });
     const accounts = await handler.handle('{"jsonrpc":"2.0","id":"a","method":"eth_accounts"}');
     expect(JSON.parse(accounts.body)).toEqual({ jsonrpc: '2.0', id: 'a', result: ['0x' + '0a'.repeat(20)] });
     const noFrom = await handler.handle('{"jsonrpc":"2.0","id":2,"method":"eth_sendTransaction","params":[{}]}', { requestId: 'r1' });
-    expect(noFrom.status).toBe(400);
+    expect(noFrom.status).toBe(200);
     expect(JSON.parse(noFrom.body).error).toEqual({ code: -32602, message: "Invalid params: missing 'from'" });
     expect(sends[0].requestId).toBe('r1');
     const noParams = await handler.handle('{"jsonrpc":"2.0","id":3,"method":"eth_sendTransaction"}');
@@ -75,5 +75,15 @@ describe('JsonRpcHandler', () => {
     const tooMany = await handler.handle(JSON.stringify(Array.from({ length: 4 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'eth_chainId' }))));
     expect(tooMany.status).toBe(400);
     expect(JSON.parse(tooMany.body).error.message).toBe('Invalid Request: batch of 4 requests exceeds the limit of 3');
+  });
+
+  it('keeps 502/503/504 ("not available right now") and answers every other error with 200', () => {
+    expect(jsonRpcErrorStatus(new InvalidParamsError('x'))).toBe(200);
+    expect(jsonRpcErrorStatus(new NoUnlockedAccountError('0x' + '0b'.repeat(20)))).toBe(200);
+    expect(jsonRpcErrorStatus(new InternalJsonRpcError('x'))).toBe(200);
+    expect(jsonRpcErrorStatus(new JsonRpcError(-32000, 'conflict', { httpStatus: 409 }))).toBe(200);
+    expect(jsonRpcErrorStatus(new ServiceUnavailableError('nonce-service', 'down'))).toBe(503);
+    expect(jsonRpcErrorStatus(new DownstreamTimeoutError(10))).toBe(504);
+    expect(jsonRpcErrorStatus(new DownstreamUnavailableError(false))).toBe(504);
   });
 });

@@ -98,7 +98,7 @@ export class JsonRpcHandler {
       return { response: successResponse(request.id, result), status: 200 };
     } catch (error) {
       const e = this.report(error, request);
-      return { response: failureResponse(request.id, e.toJSON()), status: e.httpStatus };
+      return { response: failureResponse(request.id, e.toJSON()), status: jsonRpcErrorStatus(e) };
     }
   }
 
@@ -133,6 +133,20 @@ export class JsonRpcHandler {
     }
     return e;
   }
+}
+
+/**
+ * The HTTP status of an error the gateway answers itself for one request. geth and anvil answer
+ * JSON-RPC errors with 200, and the clients rely on it: on any other status ethers v6 throws
+ * SERVER_ERROR "server response 400 Bad Request" and viem HttpRequestError "HTTP request failed",
+ * both without the JSON-RPC code and message (measured against this gateway, ethers 6 and viem 2).
+ * So only "not there right now, try again" keeps its status (502, 503, 504: viem retries those for
+ * reads, never for sends); invalid params, an unknown sender, a refused signature or an internal
+ * error are 200 with their JSON-RPC code. Errors in the body itself (-32700, -32600) keep their 400
+ * (issue 2), and the REST gateway keeps every status (JsonRpcError.httpStatus).
+ */
+export function jsonRpcErrorStatus(error: JsonRpcError): number {
+  return error.httpStatus >= 502 && error.httpStatus <= 504 ? error.httpStatus : 200;
 }
 
 function reply(status: number, body: unknown): HttpReply {

@@ -133,7 +133,7 @@ describe('signing methods with a software key in place of signer-service', () =>
   it('eth_signTransaction without a nonce is -32602, nothing prepared or signed', async () => {
     const { rpc, requests, prepared } = setup();
     const reply = await rpc('eth_signTransaction', [{ from, to: from, value: '0x1' }]);
-    expect(reply.status).toBe(400);
+    expect(reply.status).toBe(200);
     expect(reply.error?.code).toBe(-32602);
     expect(reply.error?.message).toContain('the gateway assigns nonces only to transactions it sends itself (eth_sendTransaction)');
     expect(prepared).toEqual([]);
@@ -172,7 +172,7 @@ describe('signing methods with a software key in place of signer-service', () =>
     const { rpc, requests } = setup();
     const bad = { ...typedData, message: { ...message, to: { name: 'Bob', wallet: 'nope' } } };
     const reply = await rpc('eth_signTypedData_v4', [from, bad]);
-    expect(reply.status).toBe(400);
+    expect(reply.status).toBe(200);
     expect(reply.error).toEqual({ code: -32602, message: 'Invalid params: typed data cannot be encoded (EIP-712): typedData.message.to.wallet is not a valid address: invalid address ("nope")' });
     expect(requests).toEqual([]);
   });
