@@ -13,38 +13,20 @@ import { ErrorCode, type SignDigestReply, type SignDigestRequest } from '@hsm-si
 import { toLowSSignature } from '@hsm-signer/ethereum';
 import { ServiceError } from '@hsm-signer/messaging';
 import { getBytes, hexlify } from 'ethers';
-import { toServiceError } from './errors';
+import { SigningGate, signingKey } from './signing-gate';
 
 export class DigestSigner {
-  private inFlight = 0;
-  private closing = false;
-  private idle?: () => void;
+  private readonly gate = new SigningGate();
 
   constructor(private readonly registry: BackendRegistry) {}
 
-  async signDigest(request: SignDigestRequest): Promise<SignDigestReply> {
-    if (this.closing) throw new ServiceError(ErrorCode.BackendUnavailable, 'signer-service replica is shutting down; retry');
-    this.inFlight++;
-    try {
-      return await this.sign(request);
-    } catch (error) {
-      throw toServiceError(error);
-    } finally {
-      if (--this.inFlight === 0) this.idle?.();
-    }
+  signDigest(request: SignDigestRequest): Promise<SignDigestReply> {
+    return this.gate.run(() => this.sign(request));
   }
 
-  /** Shutdown: refuse new requests, let the running ones reply (as Signer.drain). */
-  async drain(timeoutMs = 10_000): Promise<void> {
-    this.closing = true;
-    if (this.inFlight === 0) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      this.idle = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+  /** Shutdown: refuse new requests, let the running ones reply (SigningGate.drain). */
+  drain(timeoutMs?: number): Promise<void> {
+    return this.gate.drain(timeoutMs);
   }
 
   private async sign({ from, key: ref, digest }: SignDigestRequest): Promise<SignDigestReply> {
@@ -57,13 +39,7 @@ export class DigestSigner {
         `backend ${ref.backendId} (${backend.kind}) signs whole transactions only; it cannot sign messages or typed data (eth_sign, personal_sign, eth_signTypedData)`,
       );
     }
-    const key = await this.registry.getKey(ref);
-    if (!key) throw new ServiceError(ErrorCode.KeyNotFound, `backend ${ref.backendId} holds no signing key "${ref.keyId}"`);
-    if (key.address !== from) {
-      throw new ServiceError(ErrorCode.SignatureMismatch, `key "${ref.keyId}" of backend ${ref.backendId} is ${key.address}, not the requested signer ${from}`);
-    }
-    if (!key.publicKey) throw new ServiceError(ErrorCode.SigningFailed, `backend ${ref.backendId} did not provide the public key of "${ref.keyId}"`);
-
+    const key = await signingKey(this.registry, ref, from, 'signer');
     const bytes = getBytes(digest);
     const raw = await this.registry.signDigest(ref, bytes);
     const low = toLowSSignature(bytes, raw, key.publicKey);

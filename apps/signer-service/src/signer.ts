@@ -10,41 +10,20 @@ import type { BackendRegistry } from '@hsm-signer/backends';
 import { ErrorCode, type ListKeysReply, type SignTransactionReply, type SignTransactionRequest } from '@hsm-signer/contracts';
 import { serializeSignedTransaction, toLowSSignature, toSigningPayload, verifySignedTransactionSender } from '@hsm-signer/ethereum';
 import { ServiceError } from '@hsm-signer/messaging';
-import { toServiceError } from './errors';
+import { SigningGate, signingKey } from './signing-gate';
 
 export class Signer {
-  private inFlight = 0;
-  private closing = false;
-  private idle?: () => void;
+  private readonly gate = new SigningGate();
 
   constructor(private readonly registry: BackendRegistry) {}
 
-  async signTransaction(request: SignTransactionRequest): Promise<SignTransactionReply> {
-    if (this.closing) throw new ServiceError(ErrorCode.BackendUnavailable, 'signer-service replica is shutting down; retry');
-    this.inFlight++;
-    try {
-      return await this.sign(request);
-    } catch (error) {
-      throw toServiceError(error);
-    } finally {
-      if (--this.inFlight === 0) this.idle?.();
-    }
+  signTransaction(request: SignTransactionRequest): Promise<SignTransactionReply> {
+    return this.gate.run(() => this.sign(request));
   }
 
-  /**
-   * Shutdown step 1, while NATS is still connected: refuse new signing requests and let the running
-   * ones finish and reply, before the backends' sessions are closed.
-   */
-  async drain(timeoutMs = 10_000): Promise<void> {
-    this.closing = true;
-    if (this.inFlight === 0) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      this.idle = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+  /** Shutdown step 1 (see SigningGate.drain). */
+  drain(timeoutMs?: number): Promise<void> {
+    return this.gate.drain(timeoutMs);
   }
 
   private async sign({ from, key: ref, tx }: SignTransactionRequest): Promise<SignTransactionReply> {
@@ -57,13 +36,7 @@ export class Signer {
       return verifySignedTransactionSender(await this.registry.signTransaction(ref, tx), from);
     }
 
-    const key = await this.registry.getKey(ref);
-    if (!key) throw new ServiceError(ErrorCode.KeyNotFound, `backend ${ref.backendId} holds no signing key "${ref.keyId}"`);
-    if (key.address !== from) {
-      throw new ServiceError(ErrorCode.SignatureMismatch, `key "${ref.keyId}" of backend ${ref.backendId} is ${key.address}, not the requested sender ${from}`);
-    }
-    if (!key.publicKey) throw new ServiceError(ErrorCode.SigningFailed, `backend ${ref.backendId} did not provide the public key of "${ref.keyId}"`);
-
+    const key = await signingKey(this.registry, ref, from, 'sender');
     const payload = toSigningPayload(tx);
     const raw = await this.registry.signDigest(ref, payload.digest);
     // Recovery against the key's public key (whose address is `from`) is the sender check.
