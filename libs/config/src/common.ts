@@ -9,6 +9,13 @@ export const commonSettings = {
     min: 100,
     description: 'How long a request to another service may take before the caller gets a timeout error.',
   }),
+  natsDrainTimeoutMs: int({
+    env: 'NATS_DRAIN_TIMEOUT_MS',
+    default: 10_000,
+    min: 0,
+    description:
+      'Services answering NATS requests (nonce-service, signer-service, key-discovery): at shutdown, the longest they wait, after unsubscribing, for the requests they already have to be answered before closing the connection. Idle, shutdown does not wait.',
+  }),
   logLevel: oneOf({ env: 'LOG_LEVEL', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, description: 'Log level (pino).' }),
   serviceName: str({ env: 'SERVICE_INSTANCE', default: '', description: 'Instance name used in logs and NATS connection names (defaults to app name + pid).' }),
 };
