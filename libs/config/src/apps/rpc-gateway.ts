@@ -1,5 +1,37 @@
 import { commonSettings, nodeSettings } from '../common';
-import { defineConfig, int, num, oneOf, str, url } from '../setting';
+import { defineConfig, int, num, oneOf, str, url, type Setting } from '../setting';
+
+// Allow-list syntax of the CORS / WebSocket origin and host settings. The gateway parses the same
+// entries into matchers (apps/rpc-gateway/src/http/allow-lists.ts); validated here so a typo stops
+// start-up with the other configuration problems instead of silently matching nothing.
+const HOST = String.raw`(?:\*\.)?[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?|\[[0-9a-f:.]+\]`;
+const ORIGIN_ENTRY = new RegExp(String.raw`^(?:\*|null|(?:[a-z][a-z0-9+.-]*://)?(?:${HOST})(?::\d{1,5})?)$`);
+const HOST_ENTRY = new RegExp(String.raw`^(?:\*|${HOST})$`);
+
+function listSetting<D extends string[] | undefined>(kind: string, pattern: RegExp, o: { env: string; description: string; default: D }): Setting<string[] | D> {
+  return {
+    ...o,
+    type: `${kind} list`,
+    parse: (raw) => {
+      const entries = raw
+        .split(',')
+        .map((e) => e.trim().toLowerCase())
+        .filter((e) => e.length > 0);
+      const bad = entries.filter((e) => !pattern.test(e));
+      if (bad.length) throw new Error(`not ${kind === 'origin' ? 'an origin' : 'a host name'}: ${bad.map((e) => JSON.stringify(e)).join(', ')}`);
+      return entries;
+    },
+  };
+}
+
+/** Unset = undefined: each setting says what an unset list means. */
+function originList(o: { env: string; description: string }): Setting<string[] | undefined> {
+  return listSetting('origin', ORIGIN_ENTRY, { ...o, default: undefined });
+}
+
+function hostList(o: { env: string; description: string; default: string[] }): Setting<string[]> {
+  return listSetting('host', HOST_ENTRY, o);
+}
 
 export const rpcGatewayConfig = defineConfig('rpc-gateway', {
   ...commonSettings,
@@ -55,6 +87,22 @@ export const rpcGatewayConfig = defineConfig('rpc-gateway', {
     min: 1024,
     description:
       'Most bytes of replies and subscription notifications waiting to be sent to one WebSocket client; a client reading slower than that is disconnected (close code 1008) instead of the gateway buffering without bound.',
+  }),
+  corsOrigins: originList({
+    env: 'RPC_CORS_ORIGINS',
+    description:
+      "Browser origins allowed to call the JSON-RPC HTTP endpoint (CORS, like geth's --http.corsdomain), comma-separated: `https://app.example.com`, `app.example.com` (any scheme and port), `http://localhost:3000`, `*.example.com` (subdomains), `*` (any). A request from another origin (an Origin header not listed; unset: any Origin header) gets 403 and no CORS headers, so a page cannot even send a call whose answer it may not read. Requests without an Origin header (curl, ethers/viem/web3.js in Node, cast) are never affected.",
+  }),
+  vhosts: hostList({
+    env: 'RPC_VHOSTS',
+    default: ['*'],
+    description:
+      "Host header values (host names, comma-separated; `*.example.com` for subdomains, `*` for any) the JSON-RPC endpoint answers (any port), like geth's --http.vhosts; others get 403, HTTP and WebSocket upgrades alike. Hosts given as IP addresses and requests without a Host header are always accepted (as geth). Default `*`, not geth's `localhost`: the gateway runs in containers reached by service name, and the DNS-rebinding pages a Host check guards against are already refused by the Origin check (browsers send Origin on every POST and WebSocket handshake). Set it (e.g. `localhost,rpc.example.com`) when RPC_CORS_ORIGINS or RPC_WS_ORIGINS is `*`.",
+  }),
+  wsOrigins: originList({
+    env: 'RPC_WS_ORIGINS',
+    description:
+      "Browser origins allowed to open a WebSocket (like geth's --ws.origins), same syntax as RPC_CORS_ORIGINS; another Origin gets 403 on the upgrade. Unset: the same list as RPC_CORS_ORIGINS. Upgrades without an Origin header (non-browser clients) are always accepted (as geth).",
   }),
   accountsMaxAgeMs: int({
     env: 'ACCOUNTS_CACHE_MAX_AGE_MS',
