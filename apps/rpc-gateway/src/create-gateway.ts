@@ -13,20 +13,24 @@ import { LocalMethods } from './rpc/local-methods';
 import { SigningMethods } from './rpc/signing-methods';
 import { WebSocketEndpoint } from './ws/ws-endpoint';
 import { nodeWebSocketUrl } from './ws/node-ws-url';
+import { AccessGate } from './http/access-gate';
 
 /**
  * POST / (the JSON-RPC endpoint, every eth_sendTransaction) goes straight to RpcController.rpc;
  * everything else (GET /health, unknown paths) through Nest's Express stack as before. Express's
  * router, query parsing and middleware chain cost about 100 µs of CPU per request in the profile of
  * the nonce-storm bench, for a route that uses none of it (the controller reads the raw body itself).
+ * The Host / Origin gate (RPC_VHOSTS, RPC_CORS_ORIGINS) runs first on every request; at the defaults
+ * it is a boolean and one header read.
  */
-function routeJsonRpcPastExpress(app: INestApplication): void {
+function routeJsonRpcPastExpress(app: INestApplication, gate: AccessGate): void {
   const server = app.getHttpServer() as Server;
   const [express] = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
   if (!express) return;
   const controller = app.get(RpcController);
   server.removeAllListeners('request');
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (!gate.admit(req, res)) return;
     if (req.method === 'POST' && (req.url === '/' || req.url?.startsWith('/?'))) void controller.rpc(req, res);
     else express(req, res);
   });
@@ -68,6 +72,7 @@ export async function createRpcGateway(config: RpcGatewayConfig, logger: Logger)
     // that sends its subscriptions down its own node socket (ws/ws-session.ts).
     const handlerFor = (transport: Pick<EthNodeClient, 'post'>) => new JsonRpcHandler(transport, local, { maxBatchSize: config.batchLimit, logger });
     const handler = handlerFor(node);
+    const gate = new AccessGate({ corsOrigins: config.corsOrigins, vhosts: config.vhosts, wsOrigins: config.wsOrigins, logger });
     const websocket = new WebSocketEndpoint({
       handlerFor,
       node,
@@ -76,6 +81,7 @@ export async function createRpcGateway(config: RpcGatewayConfig, logger: Logger)
       pingIntervalMs: config.wsPingIntervalMs,
       maxBufferedBytes: config.wsMaxBufferedBytes,
       maxMessageBytes: config.bodyLimitBytes,
+      refuseUpgrade: (req) => gate.upgradeRefusal(req),
       logger,
     });
     const context: GatewayContext = { config, bus, node, accounts, sender, handler, websocket, healthTimeoutMs: Math.min(2_000, config.nodeTimeoutMs), logger };
@@ -90,7 +96,7 @@ export async function createRpcGateway(config: RpcGatewayConfig, logger: Logger)
     accounts.start();
 
     const app = await NestFactory.create(RpcGatewayModule.register(context), { bodyParser: false, logger: new PinoNestLogger(logger) });
-    routeJsonRpcPastExpress(app);
+    routeJsonRpcPastExpress(app, gate);
     websocket.attach(app.getHttpServer() as Server);
     return { app, context };
   } catch (error) {

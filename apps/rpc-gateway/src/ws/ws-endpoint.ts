@@ -8,6 +8,8 @@ export interface WsEndpointOptions extends WsSessionOptions {
   maxMessageBytes: number;
   /** How long shutdown lets requests in flight answer before it closes the connections. */
   shutdownGraceMs?: number;
+  /** Host / Origin check of an upgrade (http/access-gate.ts): a refusal is answered instead of upgrading. */
+  refuseUpgrade?: (req: IncomingMessage) => { status: number; body: string } | undefined;
 }
 
 /**
@@ -53,6 +55,8 @@ export class WebSocketEndpoint {
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => undefined);
     if (this.closing) return refuse(socket, 503, 'Service Unavailable');
+    const refusal = this.options.refuseUpgrade?.(req);
+    if (refusal) return refuse(socket, refusal.status, 'Forbidden', refusal.body);
     // The JSON-RPC endpoint is `/`, as for POST (geth's default ws.rpcprefix).
     if (req.url !== '/' && !req.url?.startsWith('/?')) return refuse(socket, 404, 'Not Found');
     this.server.handleUpgrade(req, socket, head, (ws) => {
@@ -67,6 +71,7 @@ export class WebSocketEndpoint {
   }
 }
 
-function refuse(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+function refuse(socket: Duplex, status: number, text: string, json = ''): void {
+  const type = json ? 'Content-Type: application/json\r\n' : '';
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\n${type}Content-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`);
 }
