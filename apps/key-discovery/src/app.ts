@@ -55,7 +55,7 @@ export async function startKeyDiscovery(config: KeyDiscoveryConfig, logger: Logg
     class KeyDiscoveryModule {}
 
     app = await NestFactory.create(KeyDiscoveryModule, { logger: new PinoNestLogger(logger), abortOnError: false });
-    app.connectMicroservice(natsMicroserviceOptions(config.natsUrl, QueueGroups.keyDiscovery, name), { inheritAppConfig: true });
+    app.connectMicroservice(natsMicroserviceOptions(config.natsUrl, QueueGroups.keyDiscovery, name, { timeoutMs: config.natsDrainTimeoutMs, logger }), { inheritAppConfig: true });
     await app.startAllMicroservices();
     await app.listen(config.port, config.host);
   } catch (error) {

@@ -97,7 +97,7 @@ export async function startNonceService(config: NonceServiceConfig, logger: Logg
   let app: INestApplication | undefined;
   try {
     app = await NestFactory.create(NonceServiceModule, { logger: new PinoNestLogger(logger), abortOnError: false });
-    app.connectMicroservice(natsMicroserviceOptions(config.natsUrl, QueueGroups.nonce, name), { inheritAppConfig: true });
+    app.connectMicroservice(natsMicroserviceOptions(config.natsUrl, QueueGroups.nonce, name, { timeoutMs: config.natsDrainTimeoutMs, logger }), { inheritAppConfig: true });
     await app.startAllMicroservices();
     await app.listen(config.port, config.host);
   } catch (error) {

@@ -92,7 +92,7 @@ export async function startSignerService(config: SignerServiceConfig, options: S
   let app: INestApplication | undefined;
   try {
     app = await NestFactory.create(SignerServiceModule, { logger: new PinoNestLogger(logger), abortOnError: false });
-    app.connectMicroservice(natsMicroserviceOptions(config.natsUrl, QueueGroups.signer, name), { inheritAppConfig: true });
+    app.connectMicroservice(natsMicroserviceOptions(config.natsUrl, QueueGroups.signer, name, { timeoutMs: config.natsDrainTimeoutMs, logger }), { inheritAppConfig: true });
     // init() runs onApplicationBootstrap (backends connect) before NATS starts answering.
     await app.init();
     await app.startAllMicroservices();

@@ -1,6 +1,7 @@
 import { Controller, Module, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MessagePattern, Payload } from '@nestjs/microservices';
+import pino from 'pino';
 import { batchRoute, ErrorCode, QueueGroups, Routes, type AccountsResolveRequest } from '@hsm-signer/contracts';
 import { startNatsServer, type NatsServer } from '@hsm-signer/testing';
 import { eachRequest, handleRpcBatch, NatsBus, NoRespondersError, RemoteServiceError, ServiceError, natsMicroserviceOptions } from './index';
@@ -37,7 +38,7 @@ describe('batched requests (contracts batch.ts) through a real nats-server and N
   beforeAll(async () => {
     server = await startNatsServer();
     bus = await NatsBus.connect({ servers: server.url, name: 'spec-batch', requestTimeoutMs: 2_000 });
-    app = await NestFactory.createMicroservice(ResolveBatchModule, { ...natsMicroserviceOptions(server.url, QueueGroups.keyDiscovery, 'spec-batch'), logger: false });
+    app = await NestFactory.createMicroservice(ResolveBatchModule, { ...natsMicroserviceOptions(server.url, QueueGroups.keyDiscovery, 'spec-batch', { timeoutMs: 10_000, logger: pino({ level: 'silent' }) }), logger: false });
     await app.listen();
   }, 30_000);
 

@@ -1,6 +1,7 @@
 import { Controller, Module, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MessagePattern, Payload } from '@nestjs/microservices';
+import pino from 'pino';
 import { connect, JSONCodec, type NatsConnection } from 'nats';
 import { ErrorCode, Events, QueueGroups, Routes, Subjects, type AccountsResolveRequest } from '@hsm-signer/contracts';
 import { startNatsServer, type NatsServer } from '@hsm-signer/testing';
@@ -34,7 +35,7 @@ describe('NatsBus against a real nats-server and a NestJS microservice', () => {
     server = await startNatsServer();
     bus = await NatsBus.connect({ servers: server.url, name: 'spec', requestTimeoutMs: 2_000 });
     raw = await connect({ servers: server.url });
-    app = await NestFactory.createMicroservice(ResolveModule, { ...natsMicroserviceOptions(server.url, QueueGroups.keyDiscovery, 'spec-kd'), logger: false });
+    app = await NestFactory.createMicroservice(ResolveModule, { ...natsMicroserviceOptions(server.url, QueueGroups.keyDiscovery, 'spec-kd', { timeoutMs: 10_000, logger: pino({ level: 'silent' }) }), logger: false });
     await app.listen();
   }, 30_000);
 
