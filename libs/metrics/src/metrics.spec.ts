@@ -1,0 +1,134 @@
+import { Controller, Get, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { INestApplication } from '@nestjs/common';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { BoundedValues, childrenBy, childrenBy2, createMetricsRegistry, LATENCY_BUCKETS_SECONDS, MetricsModule, sampleValue, samples } from './index';
+
+describe('createMetricsRegistry', () => {
+  it('carries the default Node metrics under the hsm_ prefix, in its own registry', async () => {
+    const a = createMetricsRegistry();
+    const b = createMetricsRegistry();
+    new Counter({ name: 'hsm_only_in_a_total', help: 'a', registers: [a] }).inc();
+    const text = await a.metrics();
+    expect(sampleValue(text, 'hsm_process_cpu_user_seconds_total')).toBeGreaterThanOrEqual(0);
+    expect(text).toContain('# TYPE hsm_nodejs_eventloop_lag_seconds gauge');
+    expect(sampleValue(text, 'hsm_only_in_a_total')).toBe(1);
+    expect(samples(text).every((s) => s.name.startsWith('hsm_'))).toBe(true);
+    expect(await b.metrics()).not.toContain('hsm_only_in_a_total');
+  });
+});
+
+describe('childrenBy / childrenBy2', () => {
+  it('binds each label combination once and returns the same child afterwards', async () => {
+    const registry = createMetricsRegistry();
+    const counter = new Counter({ name: 'hsm_test_total', help: 't', labelNames: ['method', 'outcome'], registers: [registry] });
+    const bind = jest.fn((m: string, o: string) => counter.labels(m, o));
+    const child = childrenBy2(bind);
+    child('eth_accounts', 'ok').inc();
+    child('eth_accounts', 'ok').inc();
+    child('eth_accounts', 'error').inc();
+    expect(child('eth_accounts', 'ok')).toBe(child('eth_accounts', 'ok'));
+    expect(bind).toHaveBeenCalledTimes(2);
+    const text = await registry.metrics();
+    expect(sampleValue(text, 'hsm_test_total', { method: 'eth_accounts', outcome: 'ok' })).toBe(2);
+    expect(sampleValue(text, 'hsm_test_total', { outcome: 'error', method: 'eth_accounts' })).toBe(1);
+
+    const histogram = new Histogram({ name: 'hsm_test_seconds', help: 't', labelNames: ['stage'], buckets: LATENCY_BUCKETS_SECONDS, registers: [registry] });
+    const stage = childrenBy((s) => histogram.labels(s));
+    stage('sign').observe(0.002);
+    expect(stage('sign')).toBe(stage('sign'));
+    const after = await registry.metrics();
+    expect(sampleValue(after, 'hsm_test_seconds_count', { stage: 'sign' })).toBe(1);
+    expect(sampleValue(after, 'hsm_test_seconds_bucket', { stage: 'sign', le: '0.001' })).toBe(0);
+    expect(sampleValue(after, 'hsm_test_seconds_bucket', { stage: 'sign', le: '0.0025' })).toBe(1);
+  });
+});
+
+describe('BoundedValues', () => {
+  it('passes the allowed values and a few extra, then folds the rest into one', () => {
+    const codes = new BoundedValues({ allowed: ['-32000'], extra: 2, other: 'other' });
+    expect(codes.of('-32000')).toBe('-32000');
+    expect(codes.of('-32602')).toBe('-32602');
+    expect(codes.of('3')).toBe('3');
+    expect(codes.of('-32601')).toBe('other');
+    expect(codes.of('-32602')).toBe('-32602');
+    const fixed = new BoundedValues({ allowed: ['pkcs11'], other: 'unknown' });
+    expect(fixed.of('pkcs11')).toBe('pkcs11');
+    expect(fixed.of('made-up')).toBe('unknown');
+  });
+});
+
+describe('sampleValue', () => {
+  it('matches every label exactly and unescapes values', () => {
+    const text = ['# HELP x x', 'x{a="1",b="q\\"uote"} 3', 'x{a="1"} 2', 'y 7', ''].join('\n');
+    expect(sampleValue(text, 'x', { a: '1' })).toBe(2);
+    expect(sampleValue(text, 'x', { b: 'q"uote', a: '1' })).toBe(3);
+    expect(sampleValue(text, 'y')).toBe(7);
+    expect(sampleValue(text, 'x', { a: '2' })).toBeUndefined();
+  });
+});
+
+describe('MetricsModule', () => {
+  @Controller()
+  class PingController {
+    @Get('ping')
+    ping() {
+      return 'pong';
+    }
+  }
+
+  async function start(enabled: boolean, registry = createMetricsRegistry()): Promise<{ app: INestApplication; url: string }> {
+    @Module({ imports: [MetricsModule.register(enabled ? registry : undefined)], controllers: [PingController] })
+    class TestModule {}
+    const app = await NestFactory.create(TestModule, { logger: false });
+    await app.listen(0, '127.0.0.1');
+    const address = app.getHttpServer().address();
+    return { app, url: `http://127.0.0.1:${address.port}` };
+  }
+
+  it('serves the registry as Prometheus text at GET /metrics', async () => {
+    const registry = createMetricsRegistry();
+    new Gauge({ name: 'hsm_test_up', help: 'u', labelNames: ['backend'], registers: [registry] }).labels('pkcs11').set(1);
+    const { app, url } = await start(true, registry);
+    try {
+      const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toContain('text/plain; version=0.0.4');
+      const text = await res.text();
+      expect(sampleValue(text, 'hsm_test_up', { backend: 'pkcs11' })).toBe(1);
+      expect(sampleValue(text, 'hsm_process_resident_memory_bytes')).toBeGreaterThan(0);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('answers a failing collect with a 500 in plain text', async () => {
+    const registry = createMetricsRegistry();
+    new Gauge({
+      name: 'hsm_test_broken',
+      help: 'b',
+      registers: [registry],
+      collect() {
+        throw new Error('database unreachable');
+      },
+    });
+    const { app, url } = await start(true, registry);
+    try {
+      const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) });
+      expect(res.status).toBe(500);
+      expect(await res.text()).toContain('database unreachable');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('has no /metrics route when disabled', async () => {
+    const { app, url } = await start(false);
+    try {
+      expect((await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })).status).toBe(404);
+      expect(await (await fetch(`${url}/ping`, { signal: AbortSignal.timeout(5_000) })).text()).toBe('pong');
+    } finally {
+      await app.close();
+    }
+  });
+});
