@@ -1,4 +1,4 @@
-import { int, oneOf, str, url, urlList } from './setting';
+import { bool, int, oneOf, str, url, urlList } from './setting';
 
 /** Settings every service shares. */
 export const commonSettings = {
@@ -33,4 +33,13 @@ export const databaseSetting = {
 export const nodeSettings = {
   nodeUrl: url({ env: 'ETH_NODE_URL', default: 'http://127.0.0.1:8555', protocols: ['http', 'https'], description: 'Upstream Ethereum node JSON-RPC URL.' }),
   nodeTimeoutMs: int({ env: 'ETH_NODE_TIMEOUT_MS', default: 10_000, min: 100, description: 'Timeout for one request to the Ethereum node.' }),
+};
+
+/** The services that serve Prometheus metrics (rpc-gateway, signer-service, nonce-service, key-discovery). */
+export const metricsSetting = {
+  metricsEnabled: bool({
+    env: 'METRICS_ENABLED',
+    default: true,
+    description: 'Serve Prometheus metrics at GET /metrics on the service\'s HTTP port (the rpc-gateway: its JSON-RPC port; the others: their health port). See docs/metrics.md.',
+  }),
 };

@@ -1,8 +1,9 @@
-import { commonSettings, databaseSetting } from '../common';
+import { commonSettings, metricsSetting, databaseSetting } from '../common';
 import { defineConfig, int, str } from '../setting';
 
 export const keyDiscoveryConfig = defineConfig('key-discovery', {
   ...commonSettings,
+  ...metricsSetting,
   ...databaseSetting,
   host: str({ env: 'DISCOVERY_HTTP_HOST', default: '0.0.0.0', description: 'Interface of the health HTTP endpoint.' }),
   port: int({ env: 'DISCOVERY_HTTP_PORT', default: 8082, min: 0, max: 65535, description: 'Port of the health HTTP endpoint.' }),

@@ -1,8 +1,9 @@
-import { commonSettings, databaseSetting, nodeSettings } from '../common';
+import { commonSettings, metricsSetting, databaseSetting, nodeSettings } from '../common';
 import { bool, defineConfig, int, num, optionalStr, str } from '../setting';
 
 export const nonceServiceConfig = defineConfig('nonce-service', {
   ...commonSettings,
+  ...metricsSetting,
   ...databaseSetting,
   ...nodeSettings,
   host: str({ env: 'NONCE_HTTP_HOST', default: '0.0.0.0', description: 'Interface of the health and operator HTTP endpoint.' }),

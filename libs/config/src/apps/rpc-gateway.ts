@@ -1,4 +1,4 @@
-import { commonSettings, nodeSettings } from '../common';
+import { commonSettings, metricsSetting, nodeSettings } from '../common';
 import { defineConfig, int, num, oneOf, str, url, type Setting } from '../setting';
 
 // Allow-list syntax of the CORS / WebSocket origin and host settings. The gateway parses the same
@@ -35,6 +35,7 @@ function hostList(o: { env: string; description: string; default: string[] }): S
 
 export const rpcGatewayConfig = defineConfig('rpc-gateway', {
   ...commonSettings,
+  ...metricsSetting,
   ...nodeSettings,
   host: str({ env: 'RPC_HOST', default: '0.0.0.0', description: 'Interface the JSON-RPC endpoint listens on.' }),
   port: int({ env: 'RPC_PORT', default: 8545, min: 0, max: 65535, description: 'Port of the JSON-RPC endpoint.' }),

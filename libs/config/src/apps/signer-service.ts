@@ -1,8 +1,9 @@
-import { commonSettings } from '../common';
+import { commonSettings, metricsSetting } from '../common';
 import { defineConfig, int, optionalStr, str } from '../setting';
 
 export const signerServiceConfig = defineConfig('signer-service', {
   ...commonSettings,
+  ...metricsSetting,
   host: str({ env: 'SIGNER_HTTP_HOST', default: '0.0.0.0', description: 'Interface of the health HTTP endpoint.' }),
   port: int({ env: 'SIGNER_HTTP_PORT', default: 8083, min: 0, max: 65535, description: 'Port of the health HTTP endpoint.' }),
   backendsConfigFile: optionalStr({
