@@ -1,4 +1,4 @@
-import { Inject, Module, type INestApplication, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Module, type INestApplication, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { Logger } from 'pino';
 import type { BackendRegistry } from '@hsm-signer/backends';
@@ -29,12 +29,15 @@ export interface StartOptions {
 }
 
 /**
- * Starts and stops the backends with the app: sessions open before NATS answers; on shutdown,
- * running requests finish and reply first (onModuleDestroy runs before Nest closes the NATS server),
- * then sessions are closed and the PKCS#11 library finalised. Nest calls the hooks once for the app
- * and once for the hybrid's microservice, hence the guards.
+ * Starts and stops the backends with the app: sessions open before NATS answers. On shutdown Nest
+ * first closes the NATS server, which unsubscribes and waits for the requests it already has to be
+ * answered (DrainingNatsServer, NATS_DRAIN_TIMEOUT_MS): new requests go to other replicas, none is
+ * refused. Only then (onApplicationShutdown) are the signers drained, should anything still run past
+ * that bound, and the sessions closed and the PKCS#11 library finalised. Draining the signers before
+ * (onModuleDestroy) refused requests with HSM20001 that another replica could have signed. Nest calls
+ * the hooks once for the app and once for the hybrid's microservice, hence the guard.
  */
-class BackendLifecycle implements OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
+class BackendLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   private stopped?: Promise<void>;
 
   constructor(
@@ -43,10 +46,6 @@ class BackendLifecycle implements OnApplicationBootstrap, OnModuleDestroy, OnApp
     private readonly signer: Signer,
     private readonly digestSigner: DigestSigner,
   ) {}
-
-  async onModuleDestroy(): Promise<void> {
-    await Promise.all([this.signer.drain(), this.digestSigner.drain()]);
-  }
 
   async onApplicationBootstrap(): Promise<void> {
     // Never throws: a backend that cannot connect is reported unhealthy and retried with backoff.
@@ -58,7 +57,9 @@ class BackendLifecycle implements OnApplicationBootstrap, OnModuleDestroy, OnApp
   }
 
   onApplicationShutdown(): Promise<void> {
-    this.stopped ??= this.registry.close().then(() => this.logger.info('backend sessions closed'));
+    this.stopped ??= Promise.all([this.signer.drain(), this.digestSigner.drain()])
+      .then(() => this.registry.close())
+      .then(() => this.logger.info('backend sessions closed'));
     return this.stopped;
   }
 }
