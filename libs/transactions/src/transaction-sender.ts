@@ -55,6 +55,19 @@ export interface TransactionSenderOptions {
   logger?: SendPathLogger;
   /** TEST ONLY (HSM_TEST_PAUSE_BEFORE_SUBMIT_MS): wait this long between signing and broadcasting, so a test can kill the process there. */
   testPauseBeforeSubmitMs?: number;
+  /** Told how long each stage of a send took (the gateways' metrics); this library knows nothing of Prometheus. */
+  observer?: SendObserver;
+}
+
+/**
+ * The stages of one send: `estimate` completing the transaction (fees, eth_estimateGas), `allocate`
+ * the nonce (nonce-service), `sign` (signer-service), `submit` eth_sendRawTransaction.
+ */
+export type SendStage = 'estimate' | 'allocate' | 'sign' | 'submit';
+
+export interface SendObserver {
+  /** A stage finished without throwing, after `seconds`. Called on the hot path: keep it to a histogram observe. */
+  stageDone(stage: SendStage, seconds: number): void;
 }
 
 /**
@@ -141,7 +154,9 @@ export class TransactionSender {
     const account = await this.options.accounts.resolve(request.from);
     const chainId = await this.chainId();
     // Before any nonce is taken: a type the key cannot sign is refused here (-32602).
+    const preparing = performance.now();
     const prepared = await this.prepare(request, chainId, account.transactionTypes);
+    this.options.observer?.stageDone('estimate', (performance.now() - preparing) / 1000);
     // Only with a request id: a repeat under the id with another payload is refused by nonce-service.
     const payloadHash = options.requestId ? requestPayloadHash(request) : undefined;
     for (let attempt = 1; ; attempt++) {
@@ -170,6 +185,7 @@ export class TransactionSender {
         ...(request.nonce !== undefined ? { fixedNonce: request.nonce } : {}),
       }),
     );
+    this.options.observer?.stageDone('allocate', (performance.now() - allocatedAt) / 1000);
     if (allocation.existingHash) {
       return { hash: allocation.existingHash, nonce: allocation.nonce, transactionId: allocation.transactionId, duplicate: true };
     }
@@ -182,8 +198,10 @@ export class TransactionSender {
     const unsigned = withNonce(prepared, allocation.nonce);
 
     let signed;
+    const signing = performance.now();
     try {
       signed = await this.options.bus.requestBatched(BatchRoutes.signerSignTransaction, { from: request.from, key: { backendId: account.backendId, keyId: account.keyId }, tx: unsigned });
+      this.options.observer?.stageDone('sign', (performance.now() - signing) / 1000);
     } catch (error) {
       const clientError = toClientError(error);
       await this.record({ ...base, outcome: 'abandoned', error: clientError.message });
@@ -206,8 +224,10 @@ export class TransactionSender {
       }
     }
 
+    const submitting = performance.now();
     try {
       const nodeHash = await this.options.node.call<string>('eth_sendRawTransaction', [signed.raw]);
+      this.options.observer?.stageDone('submit', (performance.now() - submitting) / 1000);
       if (typeof nodeHash === 'string' && nodeHash.toLowerCase() !== signed.hash) {
         this.logger.warn({ ours: signed.hash, node: nodeHash }, 'the node reported another hash than signer-service computed');
       }
