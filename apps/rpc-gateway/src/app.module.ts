@@ -1,4 +1,5 @@
 import { Inject, Injectable, Module, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { MetricsModule } from '@hsm-signer/metrics';
 import { GATEWAY, type GatewayContext } from './gateway-context';
 import { RpcController } from './rpc.controller';
 
@@ -23,6 +24,8 @@ export class RpcGatewayModule {
   static register(gateway: GatewayContext): DynamicModule {
     return {
       module: RpcGatewayModule,
+      // GET /metrics goes through Express like GET /health (create-gateway.ts routes only POST / past it).
+      imports: [MetricsModule.register(gateway.metrics?.registry)],
       controllers: [RpcController],
       providers: [{ provide: GATEWAY, useValue: gateway }, GatewayShutdown],
     };

@@ -14,6 +14,7 @@ import { SigningMethods } from './rpc/signing-methods';
 import { WebSocketEndpoint } from './ws/ws-endpoint';
 import { nodeWebSocketUrl } from './ws/node-ws-url';
 import { AccessGate } from './http/access-gate';
+import { GatewayMetrics } from './metrics';
 
 /**
  * POST / (the JSON-RPC endpoint, every eth_sendTransaction) goes straight to RpcController.rpc;
@@ -56,6 +57,7 @@ export async function createRpcGateway(config: RpcGatewayConfig, logger: Logger)
     // TEST ONLY, not a setting: HSM_TEST_PAUSE_BEFORE_SUBMIT_MS holds every send between signing and
     // broadcasting, so an e2e test can SIGKILL the gateway there (issue 3 acceptance). Never set it in production.
     const testPauseBeforeSubmitMs = Number(process.env['HSM_TEST_PAUSE_BEFORE_SUBMIT_MS'] ?? '') || undefined;
+    const metrics = config.metricsEnabled ? new GatewayMetrics({ webSocketConnections: (): number => websocket.connections }) : undefined;
     const sender = new TransactionSender({
       bus,
       node,
@@ -66,11 +68,12 @@ export async function createRpcGateway(config: RpcGatewayConfig, logger: Logger)
       expectedChainId: config.chainId || undefined,
       logger,
       testPauseBeforeSubmitMs,
+      observer: metrics?.send,
     });
     const local = new LocalMethods(accounts, sender, new SigningMethods({ accounts, sender, bus }));
     // One handler class for HTTP and WebSocket; a WebSocket connection gets its own over a transport
     // that sends its subscriptions down its own node socket (ws/ws-session.ts).
-    const handlerFor = (transport: Pick<EthNodeClient, 'post'>) => new JsonRpcHandler(transport, local, { maxBatchSize: config.batchLimit, logger });
+    const handlerFor = (transport: Pick<EthNodeClient, 'post'>) => new JsonRpcHandler(transport, local, { maxBatchSize: config.batchLimit, logger, metrics });
     const handler = handlerFor(node);
     const gate = new AccessGate({ corsOrigins: config.corsOrigins, vhosts: config.vhosts, wsOrigins: config.wsOrigins, logger });
     const websocket = new WebSocketEndpoint({
@@ -84,7 +87,7 @@ export async function createRpcGateway(config: RpcGatewayConfig, logger: Logger)
       refuseUpgrade: (req) => gate.upgradeRefusal(req),
       logger,
     });
-    const context: GatewayContext = { config, bus, node, accounts, sender, handler, websocket, healthTimeoutMs: Math.min(2_000, config.nodeTimeoutMs), logger };
+    const context: GatewayContext = { config, bus, node, accounts, sender, handler, websocket, healthTimeoutMs: Math.min(2_000, config.nodeTimeoutMs), logger, metrics };
 
     try {
       const chainId = await sender.chainId();

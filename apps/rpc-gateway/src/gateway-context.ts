@@ -2,6 +2,7 @@ import type { ConfigOf, rpcGatewayConfig } from '@hsm-signer/config';
 import type { NatsBus } from '@hsm-signer/messaging';
 import type { AccountDirectory, EthNodeClient, TransactionSender } from '@hsm-signer/transactions';
 import type { Logger } from 'pino';
+import type { GatewayMetrics } from './metrics';
 import type { JsonRpcHandler } from './rpc/json-rpc-handler';
 import type { WebSocketEndpoint } from './ws/ws-endpoint';
 
@@ -19,6 +20,8 @@ export interface GatewayContext {
   websocket: WebSocketEndpoint;
   healthTimeoutMs: number;
   logger: Logger;
+  /** Prometheus metrics, served at GET /metrics; absent with METRICS_ENABLED=false. */
+  metrics?: GatewayMetrics;
 }
 
 export const GATEWAY = Symbol('GatewayContext');

@@ -15,6 +15,7 @@ import type { EthNodeClient } from '@hsm-signer/transactions';
 import type { Logger } from 'pino';
 import { mergeBatch, planBatch, upstreamRequests, type UpstreamOutcome } from './batch';
 import type { LocalMethods } from './local-methods';
+import type { GatewayMetrics } from '../metrics';
 import { idempotencyKey } from './request-id';
 
 export interface HttpReply {
@@ -41,7 +42,7 @@ export class JsonRpcHandler {
   constructor(
     private readonly node: Pick<EthNodeClient, 'post'>,
     private readonly local: LocalMethods,
-    private readonly options: { maxBatchSize: number; logger: Logger },
+    private readonly options: { maxBatchSize: number; logger: Logger; metrics?: GatewayMetrics },
   ) {}
 
   async handle(body: string, context: RequestContext = {}): Promise<HttpReply> {
@@ -50,11 +51,13 @@ export class JsonRpcHandler {
       payload = parseJsonRpcPayload(body, { maxBatchSize: this.options.maxBatchSize });
     } catch (error) {
       const e = toJsonRpcError(error);
+      this.options.metrics?.error(e.code);
       return reply(e.httpStatus, failureResponse(null, e.toJSON()));
     }
     if (payload.kind === 'single') return this.single(payload.request, body, context);
 
     const plan = planBatch(payload.entries, (m) => this.local.handles(m));
+    if (this.options.metrics) for (const { error } of plan.invalid) this.options.metrics.error(error.code);
     const [localAnswers, upstream] = await Promise.all([
       Promise.all(
         plan.local.map(async ({ index, request }) => {
@@ -79,9 +82,11 @@ export class JsonRpcHandler {
     this.options.logger.debug({ method: request.method, id: request.id }, 'pass-through');
     try {
       const upstream = await this.node.post(rawBody);
+      this.options.metrics?.passedThrough(1, upstream.status >= 200 && upstream.status < 300);
       return { status: upstream.status, body: upstream.body, contentType: upstream.contentType };
     } catch (error) {
       const e = this.report(error, request);
+      this.options.metrics?.passedThrough(1, false, e.code);
       return reply(e.httpStatus, failureResponse(request.id, e.toJSON()));
     }
   }
@@ -91,13 +96,15 @@ export class JsonRpcHandler {
   }
 
   private async answerLocallyWithStatus(request: JsonRpcRequest, context: RequestContext): Promise<{ response: JsonRpcResponse; status: number }> {
-    const started = Date.now();
+    const started = performance.now();
     try {
       const result = await this.local.call(request, context);
-      this.options.logger.debug({ method: request.method, id: request.id, ms: Date.now() - started }, 'answered');
+      this.options.metrics?.answered(request.method, started);
+      this.options.logger.debug({ method: request.method, id: request.id, ms: Math.round(performance.now() - started) }, 'answered');
       return { response: successResponse(request.id, result), status: 200 };
     } catch (error) {
       const e = this.report(error, request);
+      this.options.metrics?.answered(request.method, started, e.code);
       return { response: failureResponse(request.id, e.toJSON()), status: jsonRpcErrorStatus(e) };
     }
   }
@@ -106,13 +113,16 @@ export class JsonRpcHandler {
     this.options.logger.debug({ methods: requests.map((r) => r.method) }, 'pass-through batch');
     try {
       const upstream = await this.node.post(JSON.stringify(requests));
+      this.options.metrics?.passedThrough(requests.length, upstream.status >= 200 && upstream.status < 300);
       try {
         return { ok: true, status: upstream.status, body: JSON.parse(upstream.body) };
       } catch {
         return { ok: true, status: upstream.status, body: undefined };
       }
     } catch (error) {
-      return { ok: false, error: this.report(error) };
+      const e = this.report(error);
+      this.options.metrics?.passedThrough(requests.length, false, e.code);
+      return { ok: false, error: e };
     }
   }
 
