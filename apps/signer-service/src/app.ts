@@ -10,6 +10,8 @@ import { buildRegistry } from './backends';
 import type { SignerServiceConfig } from './config';
 import { DigestSigner } from './digest-signer';
 import { HealthController } from './health.controller';
+import { MetricsModule } from '@hsm-signer/metrics';
+import { SIGNER_METRICS, SignerMetrics } from './metrics';
 import { Signer } from './signer';
 import { SignerController } from './signer.controller';
 import { BACKEND_REGISTRY, LOGGER } from './tokens';
@@ -77,9 +79,12 @@ export async function startSignerService(config: SignerServiceConfig, options: S
   const registry = options.registry ?? buildRegistry(config, logger);
   if (!registry.ids().length) logger.warn('no signing backend configured (set PKCS11_MODULE, PKCS11_TOKEN_LABEL, PKCS11_PIN)');
 
+  const metrics = config.metricsEnabled ? new SignerMetrics(registry) : undefined;
   @Module({
+    imports: [MetricsModule.register(metrics?.registry)],
     controllers: [SignerController, HealthController],
     providers: [
+      ...(metrics ? [{ provide: SIGNER_METRICS, useValue: metrics }] : []),
       { provide: BACKEND_REGISTRY, useValue: registry },
       { provide: LOGGER, useValue: logger },
       { provide: Signer, useValue: new Signer(registry) },

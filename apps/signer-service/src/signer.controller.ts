@@ -1,9 +1,10 @@
-import { Controller, Inject } from '@nestjs/common';
+import { Controller, Inject, Optional } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import type { Logger } from 'pino';
 import { BatchRoutes, Routes, Subjects, type SignDigestRequest, type SignTransactionRequest } from '@hsm-signer/contracts';
 import { eachRequest, handleRpc, handleRpcBatch } from '@hsm-signer/messaging';
 import { DigestSigner } from './digest-signer';
+import { SIGNER_METRICS, type SignerMetrics } from './metrics';
 import { Signer } from './signer';
 import { LOGGER } from './tokens';
 
@@ -14,6 +15,7 @@ export class SignerController {
     private readonly signer: Signer,
     private readonly digestSigner: DigestSigner,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Optional() @Inject(SIGNER_METRICS) private readonly metrics?: SignerMetrics,
   ) {}
 
   @MessagePattern(Subjects.signerSignTransaction)
@@ -28,7 +30,15 @@ export class SignerController {
   }
 
   private readonly sign = async (request: SignTransactionRequest) => {
-    const reply = await this.signer.signTransaction(request);
+    const started = performance.now();
+    let reply;
+    try {
+      reply = await this.signer.signTransaction(request);
+    } catch (error) {
+      this.metrics?.signed(request.key.backendId, 'transaction', started, false);
+      throw error;
+    }
+    this.metrics?.signed(request.key.backendId, 'transaction', started, true);
     // One line per signature (debug): which replica signed what, for audits and the e2e replica test.
     this.logger.debug({ from: request.from, chainId: request.tx.chainId, nonce: request.tx.nonce, hash: reply.hash }, 'signed transaction');
     return reply;
@@ -41,7 +51,15 @@ export class SignerController {
   }
 
   private readonly signOneDigest = async (request: SignDigestRequest) => {
-    const reply = await this.digestSigner.signDigest(request);
+    const started = performance.now();
+    let reply;
+    try {
+      reply = await this.digestSigner.signDigest(request);
+    } catch (error) {
+      this.metrics?.signed(request.key.backendId, 'digest', started, false);
+      throw error;
+    }
+    this.metrics?.signed(request.key.backendId, 'digest', started, true);
     // The digest is logged (it is what the key signed, for audits); the message itself never reaches this service.
     this.logger.debug({ from: request.from, digest: request.digest }, 'signed digest');
     return reply;
