@@ -1,4 +1,4 @@
-import { BoundedValues, childrenBy, Counter, createMetricsRegistry, Gauge, Histogram, LATENCY_BUCKETS_SECONDS, secondsSince, type Registry } from '@hsm-signer/metrics';
+import { BoundedValues, CounterFamily, createMetricsRegistry, Gauge, HistogramFamily, LATENCY_BUCKETS_SECONDS, secondsSince, type CounterCell, type HistogramCell, type Registry } from '@hsm-signer/metrics';
 import type { SendObserver, SendStage } from '@hsm-signer/transactions';
 import { LocalMethods } from './rpc/local-methods';
 
@@ -10,9 +10,9 @@ const KNOWN_CODES = ['-32700', '-32600', '-32601', '-32602', '-32603', '-32000',
 const STAGES: readonly SendStage[] = ['estimate', 'allocate', 'sign', 'submit'];
 
 interface MethodChildren {
-  ok: Counter.Internal;
-  error: Counter.Internal;
-  duration?: Histogram.Internal<string>;
+  ok: CounterCell;
+  error: CounterCell;
+  duration?: HistogramCell;
 }
 
 /**
@@ -20,37 +20,37 @@ interface MethodChildren {
  * path has no per-method signing metrics; §10 names per-method latency as where we do better.
  *
  * `method` is one of the methods answered here ({@link LocalMethods.methods}) or `passthrough`:
- * the client chooses the method name, so it must never become a label value by itself. Every label
- * child is bound once here; an observation is a Map lookup and an add.
+ * the client chooses the method name, so it must never become a label value by itself. Every cell
+ * is bound once here (libs/metrics cells.ts); an observation is a Map lookup and a few additions.
  */
 export class GatewayMetrics {
   readonly registry: Registry = createMetricsRegistry();
   private readonly methods = new Map<string, MethodChildren>();
   private readonly passthrough: MethodChildren;
   private readonly codes = new BoundedValues({ allowed: KNOWN_CODES, extra: 16, other: 'other' });
-  private readonly errorsByCode: (code: string) => Counter.Internal;
-  private readonly stages = new Map<SendStage, Histogram.Internal<string>>();
+  private readonly errors: CounterFamily;
+  private readonly stages = new Map<SendStage, HistogramCell>();
 
   /** The send path's stage durations (TransactionSender's `observer` option). */
   readonly send: SendObserver = { stageDone: (stage, seconds) => this.stages.get(stage)?.observe(seconds) };
 
   constructor(options: { webSocketConnections?: () => number } = {}) {
     const registers = [this.registry];
-    const requests = new Counter({
+    const requests = new CounterFamily({
       name: 'hsm_rpc_requests_total',
       help: 'JSON-RPC requests (batch entries counted one by one) by method (the locally answered ones, else "passthrough") and outcome (ok | error).',
       labelNames: ['method', 'outcome'],
       registers,
     });
-    const duration = new Histogram({
+    const duration = new HistogramFamily({
       name: 'hsm_rpc_request_duration_seconds',
       help: 'Time to answer a JSON-RPC request the gateway answers itself (eth_sendTransaction: until the node accepted it), by method.',
       labelNames: ['method'],
       buckets: LATENCY_BUCKETS_SECONDS,
       registers,
     });
-    const errors = new Counter({ name: 'hsm_rpc_errors_total', help: 'JSON-RPC errors the gateway answered itself, by JSON-RPC error code.', labelNames: ['code'], registers });
-    const stage = new Histogram({
+    this.errors = new CounterFamily({ name: 'hsm_rpc_errors_total', help: 'JSON-RPC errors the gateway answered itself, by JSON-RPC error code.', labelNames: ['code'], registers });
+    const stage = new HistogramFamily({
       name: 'hsm_send_stage_duration_seconds',
       help: 'Duration of each completed stage of an eth_sendTransaction: estimate (gas and fees), allocate (nonce), sign, submit (eth_sendRawTransaction).',
       labelNames: ['stage'],
@@ -58,22 +58,10 @@ export class GatewayMetrics {
       registers,
     });
     // Every known series is exported from the start at 0, so rate() and absent() work before the first request.
-    const bind = (method: string): MethodChildren => {
-      const children = { ok: requests.labels(method, 'ok'), error: requests.labels(method, 'error') };
-      children.ok.inc(0);
-      children.error.inc(0);
-      return children;
-    };
-    for (const method of LocalMethods.methods) {
-      duration.zero({ method });
-      this.methods.set(method, { ...bind(method), duration: duration.labels(method) });
-    }
+    const bind = (method: string): MethodChildren => ({ ok: requests.cell(method, 'ok'), error: requests.cell(method, 'error') });
+    for (const method of LocalMethods.methods) this.methods.set(method, { ...bind(method), duration: duration.cell(method) });
     this.passthrough = bind(PASSTHROUGH);
-    this.errorsByCode = childrenBy((code) => errors.labels(code));
-    for (const s of STAGES) {
-      stage.zero({ stage: s });
-      this.stages.set(s, stage.labels(s));
-    }
+    for (const s of STAGES) this.stages.set(s, stage.cell(s));
     const connections = options.webSocketConnections;
     if (connections) {
       new Gauge({
@@ -112,6 +100,6 @@ export class GatewayMetrics {
 
   /** An error for a body or batch entry that was not a valid request (-32700, -32600). */
   error(code: number, count = 1): void {
-    this.errorsByCode(this.codes.of(String(code))).inc(count);
+    this.errors.cell(this.codes.of(String(code))).inc(count);
   }
 }

@@ -1,5 +1,5 @@
 import type { BackendRegistry } from '@hsm-signer/backends';
-import { Counter, createMetricsRegistry, Gauge, Histogram, LATENCY_BUCKETS_SECONDS, secondsSince, type Registry } from '@hsm-signer/metrics';
+import { CounterFamily, createMetricsRegistry, Gauge, HistogramFamily, LATENCY_BUCKETS_SECONDS, secondsSince, type CounterCell, type HistogramCell, type Registry } from '@hsm-signer/metrics';
 
 export type SignatureKind = 'transaction' | 'digest';
 
@@ -7,21 +7,21 @@ export type SignatureKind = 'transaction' | 'digest';
 export const UNKNOWN_BACKEND = 'unknown';
 
 interface KindChildren {
-  ok: Counter.Internal;
-  error: Counter.Internal;
+  ok: CounterCell;
+  error: CounterCell;
 }
 
 interface BackendChildren {
   transaction: KindChildren;
   digest: KindChildren;
-  duration: Histogram.Internal<string>;
+  duration: HistogramCell;
 }
 
 /**
  * signer-service's metrics (docs/metrics.md): signatures and their latency per backend, each
  * backend's state and key count. Research/rpc-signers.md §1.7: Web3Signer has no per-backend
  * signing metrics on its JSON-RPC path; §10: per-backend latency and health is where we do better.
- * `backend` is a configured backend id, fixed at start-up; the children are bound once for each.
+ * `backend` is a configured backend id, fixed at start-up; the cells are bound once for each.
  */
 export class SignerMetrics {
   readonly registry: Registry = createMetricsRegistry();
@@ -30,30 +30,22 @@ export class SignerMetrics {
 
   constructor(backendRegistry: Pick<BackendRegistry, 'ids' | 'status'>) {
     const registers = [this.registry];
-    const signatures = new Counter({
+    const signatures = new CounterFamily({
       name: 'hsm_signatures_total',
       help: 'Signing requests by backend, kind (transaction | digest) and outcome (ok | error).',
       labelNames: ['backend', 'kind', 'outcome'],
       registers,
     });
-    const duration = new Histogram({
+    const duration = new HistogramFamily({
       name: 'hsm_signature_duration_seconds',
       help: 'Time to produce a successful signature (backend call, recovery check, encoding), by backend.',
       labelNames: ['backend'],
       buckets: LATENCY_BUCKETS_SECONDS,
       registers,
     });
-    const bind = (backend: string): BackendChildren => {
-      const kind = (k: SignatureKind): KindChildren => {
-        const children = { ok: signatures.labels(backend, k, 'ok'), error: signatures.labels(backend, k, 'error') };
-        // Exported at 0 from the start, so rate() works before the first signature.
-        children.ok.inc(0);
-        children.error.inc(0);
-        return children;
-      };
-      duration.zero({ backend });
-      return { transaction: kind('transaction'), digest: kind('digest'), duration: duration.labels(backend) };
-    };
+    // Every cell is exported at 0 from the start, so rate() works before the first signature.
+    const kind = (backend: string, k: SignatureKind): KindChildren => ({ ok: signatures.cell(backend, k, 'ok'), error: signatures.cell(backend, k, 'error') });
+    const bind = (backend: string): BackendChildren => ({ transaction: kind(backend, 'transaction'), digest: kind(backend, 'digest'), duration: duration.cell(backend) });
     for (const id of backendRegistry.ids()) this.backends.set(id, bind(id));
     this.unknown = bind(UNKNOWN_BACKEND);
 

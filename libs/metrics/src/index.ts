@@ -1,5 +1,6 @@
 export * from './registry';
 export * from './labels';
+export * from './cells';
 export * from './metrics.controller';
 export * from './text';
-export { Counter, Gauge, Histogram, Registry } from 'prom-client';
+export { Gauge, Registry } from 'prom-client';

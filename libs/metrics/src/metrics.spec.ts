@@ -1,14 +1,14 @@
 import { Controller, Get, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplication } from '@nestjs/common';
-import { Counter, Gauge, Histogram } from 'prom-client';
-import { BoundedValues, childrenBy, childrenBy2, createMetricsRegistry, LATENCY_BUCKETS_SECONDS, MetricsModule, sampleValue, samples } from './index';
+import { Gauge } from 'prom-client';
+import { BoundedValues, CounterFamily, createMetricsRegistry, HistogramFamily, LATENCY_BUCKETS_SECONDS, MetricsModule, sampleValue, samples } from './index';
 
 describe('createMetricsRegistry', () => {
   it('carries the default Node metrics under the hsm_ prefix, in its own registry', async () => {
     const a = createMetricsRegistry();
     const b = createMetricsRegistry();
-    new Counter({ name: 'hsm_only_in_a_total', help: 'a', registers: [a] }).inc();
+    new CounterFamily({ name: 'hsm_only_in_a_total', help: 'a', registers: [a] }).cell().inc();
     const text = await a.metrics();
     expect(sampleValue(text, 'hsm_process_cpu_user_seconds_total')).toBeGreaterThanOrEqual(0);
     expect(text).toContain('# TYPE hsm_nodejs_eventloop_lag_seconds gauge');
@@ -18,29 +18,41 @@ describe('createMetricsRegistry', () => {
   });
 });
 
-describe('childrenBy / childrenBy2', () => {
-  it('binds each label combination once and returns the same child afterwards', async () => {
+describe('CounterFamily / HistogramFamily', () => {
+  it('export their cells in the text format: counters, cumulative buckets, sum and count, 0 until observed', async () => {
     const registry = createMetricsRegistry();
-    const counter = new Counter({ name: 'hsm_test_total', help: 't', labelNames: ['method', 'outcome'], registers: [registry] });
-    const bind = jest.fn((m: string, o: string) => counter.labels(m, o));
-    const child = childrenBy2(bind);
-    child('eth_accounts', 'ok').inc();
-    child('eth_accounts', 'ok').inc();
-    child('eth_accounts', 'error').inc();
-    expect(child('eth_accounts', 'ok')).toBe(child('eth_accounts', 'ok'));
-    expect(bind).toHaveBeenCalledTimes(2);
+    const counter = new CounterFamily({ name: 'hsm_test_total', help: 't', labelNames: ['method', 'outcome'], registers: [registry] });
+    const ok = counter.cell('eth_accounts', 'ok');
+    expect(counter.cell('eth_accounts', 'ok')).toBe(ok);
+    ok.inc();
+    ok.inc(2);
+    counter.cell('eth_accounts', 'error');
+    const histogram = new HistogramFamily({ name: 'hsm_test_seconds', help: 't', labelNames: ['stage'], buckets: LATENCY_BUCKETS_SECONDS, registers: [registry] });
+    const sign = histogram.cell('sign');
+    sign.observe(0.002);
+    sign.observe(0.001); // on a bound: counted in that bucket (le = less or equal)
+    sign.observe(60);
+    histogram.cell('submit');
     const text = await registry.metrics();
-    expect(sampleValue(text, 'hsm_test_total', { method: 'eth_accounts', outcome: 'ok' })).toBe(2);
-    expect(sampleValue(text, 'hsm_test_total', { outcome: 'error', method: 'eth_accounts' })).toBe(1);
+    expect(text).toContain('# TYPE hsm_test_total counter');
+    expect(text).toContain('# TYPE hsm_test_seconds histogram');
+    expect(sampleValue(text, 'hsm_test_total', { method: 'eth_accounts', outcome: 'ok' })).toBe(3);
+    expect(sampleValue(text, 'hsm_test_total', { outcome: 'error', method: 'eth_accounts' })).toBe(0);
+    expect(sampleValue(text, 'hsm_test_seconds_bucket', { stage: 'sign', le: '0.0005' })).toBe(0);
+    expect(sampleValue(text, 'hsm_test_seconds_bucket', { stage: 'sign', le: '0.001' })).toBe(1);
+    expect(sampleValue(text, 'hsm_test_seconds_bucket', { stage: 'sign', le: '0.0025' })).toBe(2);
+    expect(sampleValue(text, 'hsm_test_seconds_bucket', { stage: 'sign', le: '10' })).toBe(2);
+    expect(sampleValue(text, 'hsm_test_seconds_bucket', { stage: 'sign', le: '+Inf' })).toBe(3);
+    expect(sampleValue(text, 'hsm_test_seconds_sum', { stage: 'sign' })).toBeCloseTo(60.003, 6);
+    expect(sampleValue(text, 'hsm_test_seconds_count', { stage: 'sign' })).toBe(3);
+    expect(sampleValue(text, 'hsm_test_seconds_count', { stage: 'submit' })).toBe(0);
+  });
 
-    const histogram = new Histogram({ name: 'hsm_test_seconds', help: 't', labelNames: ['stage'], buckets: LATENCY_BUCKETS_SECONDS, registers: [registry] });
-    const stage = childrenBy((s) => histogram.labels(s));
-    stage('sign').observe(0.002);
-    expect(stage('sign')).toBe(stage('sign'));
-    const after = await registry.metrics();
-    expect(sampleValue(after, 'hsm_test_seconds_count', { stage: 'sign' })).toBe(1);
-    expect(sampleValue(after, 'hsm_test_seconds_bucket', { stage: 'sign', le: '0.001' })).toBe(0);
-    expect(sampleValue(after, 'hsm_test_seconds_bucket', { stage: 'sign', le: '0.0025' })).toBe(1);
+  it('refuses a wrong number of label values and a second metric of the same name', () => {
+    const registry = createMetricsRegistry();
+    const counter = new CounterFamily({ name: 'hsm_test_total', help: 't', labelNames: ['method'], registers: [registry] });
+    expect(() => counter.cell('a', 'b')).toThrow('hsm_test_total takes 1 label values, got 2');
+    expect(() => new CounterFamily({ name: 'hsm_test_total', help: 't', registers: [registry] })).toThrow('already been registered');
   });
 });
 
