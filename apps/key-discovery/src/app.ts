@@ -5,6 +5,7 @@ import type { ConfigOf, keyDiscoveryConfig } from '@hsm-signer/config';
 import { QueueGroups } from '@hsm-signer/contracts';
 import { createLogger, PinoNestLogger } from '@hsm-signer/logging';
 import { NatsBus, natsMicroserviceOptions } from '@hsm-signer/messaging';
+import { createMetricsRegistry, MetricsModule } from '@hsm-signer/metrics';
 import { AccountRegistry, applyMigrations, createPrismaClient, type PrismaClient } from '@hsm-signer/persistence';
 import { AccountsController, LOGGER, PRISMA } from './accounts.controller';
 import { KeyDiscovery } from './discovery';
@@ -44,6 +45,8 @@ export async function startKeyDiscovery(config: KeyDiscoveryConfig, logger: Logg
     discovery = new KeyDiscovery(bus, registry, config.pollIntervalMs, logger);
 
     @Module({
+      // GET /metrics: the default Node process metrics so far (docs/metrics.md); service metrics to follow.
+      imports: [MetricsModule.register(config.metricsEnabled ? createMetricsRegistry() : undefined)],
       controllers: [AccountsController],
       providers: [
         { provide: AccountRegistry, useValue: registry },

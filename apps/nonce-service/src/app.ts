@@ -5,6 +5,7 @@ import type { ConfigOf, nonceServiceConfig } from '@hsm-signer/config';
 import { QueueGroups } from '@hsm-signer/contracts';
 import { createLogger, PinoNestLogger } from '@hsm-signer/logging';
 import { NatsBus, natsMicroserviceOptions } from '@hsm-signer/messaging';
+import { createMetricsRegistry, MetricsModule } from '@hsm-signer/metrics';
 import { applyMigrations, createDatabase, LifecycleLedger, NonceLedger, type PrismaClient } from '@hsm-signer/persistence';
 import { ChainReader } from './node-client';
 import { NonceAllocator } from './nonce-allocator';
@@ -83,6 +84,8 @@ export async function startNonceService(config: NonceServiceConfig, logger: Logg
   const relay = new OutboxRelay(bus.connection, lifecycle, { stream: config.eventsStream, intervalMs: config.outboxIntervalMs, retentionMs: config.outboxRetentionMs }, logger.child({ component: 'outbox' }));
 
   @Module({
+    // GET /metrics: the default Node process metrics so far (docs/metrics.md); service metrics to follow.
+    imports: [MetricsModule.register(config.metricsEnabled ? createMetricsRegistry() : undefined)],
     controllers: [NonceController],
     providers: [
       { provide: NonceAllocator, useValue: allocator },
