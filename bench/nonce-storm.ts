@@ -52,6 +52,8 @@ interface Options {
   logLevel?: string;
   discoveryPollMs: number;
   idleMs: number;
+  /** Sends at the legs' concurrency before anything is measured (JIT, heap, pools). */
+  warmup: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -73,6 +75,7 @@ function parseOptions(argv: string[]): Options {
     dataDir: join(tmpdir(), 'hsm-signer-bench'),
     discoveryPollMs: 5_000, // key-discovery's own default (the test stack's 500 ms re-lists 100 keys twice a second)
     idleMs: 5_000,
+    warmup: 1_000,
   };
   const num = (flag: string, v: string | undefined, min: number, max: number) => {
     const n = Number(v);
@@ -102,8 +105,9 @@ function parseOptions(argv: string[]): Options {
       case '--log-level': o.logLevel = value(); break;
       case '--discovery-poll-ms': o.discoveryPollMs = num(flag, value(), 200, 3_600_000); break;
       case '--idle': o.idleMs = num(flag, value(), 0, 600) * 1000; break;
+      case '--warmup': o.warmup = num(flag, value(), 0, 100_000); break;
       case '--help':
-        console.log('flags: --total N --total4 N --accounts N --concurrency C --c1 N --raw-accounts N --legs 1,2,3,4,c1 --leg-timeout s --mine-timeout s --with-gas --pg-async-commit --gateways N --nonce-replicas N --signer-replicas N --profile DIR --data-dir DIR --log-level L --discovery-poll-ms MS --idle s');
+        console.log('flags: --total N --total4 N --accounts N --concurrency C --c1 N --raw-accounts N --legs 1,2,3,4,c1 --leg-timeout s --mine-timeout s --with-gas --pg-async-commit --gateways N --nonce-replicas N --signer-replicas N --profile DIR --data-dir DIR --log-level L --discovery-poll-ms MS --idle s --warmup N');
         process.exit(0);
         break;
       default:
@@ -582,8 +586,14 @@ async function main(): Promise<void> {
       rpc<string>(url, 'eth_sendTransaction', [{ from, to: SINK, value: '0x1', ...(o.withGas ? { gas: '0x5208' } : {}) }]);
 
     // Warm-up (not measured): every HSM account's first send seeds its nonce row from the node; JIT.
-    log(`warm-up: one send per HSM account (${hsm.length}) and 50 node-signed sends`);
+    // Then `--warmup` sends at the legs' concurrency over every HSM account: the first measured leg
+    // otherwise paid the JIT and heap growth of the batched paths, which one send per account at
+    // concurrency 16 never reaches (leg 3 alone and leg 4 alone cost the same, ≈ 5,000 µs/tx of
+    // stack CPU; as the second leg, leg 4 cost ≈ 4,300 against leg 3's 6,700 before it).
+    log(`warm-up: one send per HSM account (${hsm.length}), then ${o.warmup} at concurrency ${o.concurrency} over them, and 50 node-signed sends`);
     const warm = await drive(hsm.length, 16, 120_000, (i) => ({ account: hsm[i], run: sendTx(gateway(), hsm[i]) }));
+    const warmLoad = await drive(o.warmup, o.concurrency, 120_000, (i) => ({ account: hsm[i % hsm.length], run: sendTx(gateway(), hsm[i % hsm.length]) }));
+    warm.samples.push(...warmLoad.samples);
     const warmNode = await drive(50, 8, 60_000, () => ({ account: ANVIL_DEV_ADDRESS, run: sendTx(node, ANVIL_DEV_ADDRESS) }));
     const warmFails = [...warm.samples, ...warmNode.samples].filter((s) => !s.ok);
     if (warmFails.length) log(`warm-up failures: ${warmFails.length}; ${JSON.stringify(topErrors(warmFails))}`);
