@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { JsonRpcProvider, Transaction, Wallet, getAddress, hashMessage, recoverAddress, verifyMessage, verifyTypedData } from 'ethers';
 import { createPublicClient, createWalletClient, defineChain, http, recoverMessageAddress, recoverTypedDataAddress, type Address, type Chain, type Hex } from 'viem';
 import { Web3 } from 'web3';
-import { castBinary } from '@hsm-signer/testing';
+import { castBinary, MAIL_MESSAGE, MAIL_TYPES } from '@hsm-signer/testing';
 import { call, waitForReceipt } from './support/json-rpc';
 import { useStack } from './support/stack';
 
@@ -16,22 +16,8 @@ const run = promisify(execFile);
 // anvil directly.
 
 const domain = { name: 'Ether Mail', version: '1', chainId: 31337, verifyingContract: '0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC' as Address };
-const types = {
-  Person: [
-    { name: 'name', type: 'string' },
-    { name: 'wallet', type: 'address' },
-  ],
-  Mail: [
-    { name: 'from', type: 'Person' },
-    { name: 'to', type: 'Person' },
-    { name: 'contents', type: 'string' },
-  ],
-};
-const mail = {
-  from: { name: 'Cow', wallet: '0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826' as Address },
-  to: { name: 'Bob', wallet: '0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB' as Address },
-  contents: 'Hello, Bob!',
-};
+const types = MAIL_TYPES;
+const mail = MAIL_MESSAGE;
 
 describe('signing methods through the rpc-gateway with real clients', () => {
   const stack = useStack({ keys: 2 });

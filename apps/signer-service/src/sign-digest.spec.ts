@@ -12,7 +12,7 @@ import { ErrorCode, Routes, type SignDigestRequest } from '@hsm-signer/contracts
 import { isLowS } from '@hsm-signer/ethereum';
 import { createLogger } from '@hsm-signer/logging';
 import { NatsBus, RemoteServiceError } from '@hsm-signer/messaging';
-import { createSoftHsmToken, startNatsServer, VaultEthsignFixtureServer, type NatsServer, type SoftHsmToken } from '@hsm-signer/testing';
+import { createSoftHsmToken, MAIL_MESSAGE, MAIL_TYPES, startNatsServer, VaultEthsignFixtureServer, type NatsServer, type SoftHsmToken } from '@hsm-signer/testing';
 import { startSignerService, type SignerService } from './app';
 
 jest.setTimeout(90_000);
@@ -27,22 +27,8 @@ async function remoteError(promise: Promise<unknown>): Promise<RemoteServiceErro
 }
 
 const domain = { name: 'Mail', version: '1', chainId: 31337, verifyingContract: '0x' + 'cc'.repeat(20) };
-const types = {
-  Person: [
-    { name: 'name', type: 'string' },
-    { name: 'wallet', type: 'address' },
-  ],
-  Mail: [
-    { name: 'from', type: 'Person' },
-    { name: 'to', type: 'Person' },
-    { name: 'contents', type: 'string' },
-  ],
-};
-const mail = {
-  from: { name: 'Cow', wallet: '0x' + 'cd'.repeat(20) },
-  to: { name: 'Bob', wallet: '0x' + 'bb'.repeat(20) },
-  contents: 'Hello, Bob!',
-};
+const types = MAIL_TYPES;
+const mail = MAIL_MESSAGE;
 
 let nats: NatsServer;
 let token: SoftHsmToken;

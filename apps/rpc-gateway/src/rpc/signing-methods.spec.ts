@@ -1,6 +1,7 @@
 import { ErrorCode, Routes, type Account, type Route, type SignDigestRequest, type SignTransactionRequest } from '@hsm-signer/contracts';
 import { NoUnlockedAccountError, type PreparedTransaction, type TransactionRequest } from '@hsm-signer/ethereum';
 import { NoRespondersError, RemoteServiceError } from '@hsm-signer/messaging';
+import { EIP712_DOMAIN_FIELDS, MAIL_MESSAGE, MAIL_TYPES } from '@hsm-signer/testing';
 import { Transaction, Wallet, verifyMessage } from 'ethers';
 import pino from 'pino';
 import { JsonRpcHandler } from './json-rpc-handler';
@@ -18,25 +19,9 @@ const account: Account = { address: from, backendId: 'soft', keyId: 'k1', status
 const stranger = '0x' + '99'.repeat(20);
 
 const domain = { name: 'Ether Mail', version: '1', chainId: 31337, verifyingContract: '0x' + 'cc'.repeat(20) };
-const types = {
-  Person: [
-    { name: 'name', type: 'string' },
-    { name: 'wallet', type: 'address' },
-  ],
-  Mail: [
-    { name: 'from', type: 'Person' },
-    { name: 'to', type: 'Person' },
-    { name: 'contents', type: 'string' },
-  ],
-};
-const message = { from: { name: 'Cow', wallet: '0x' + 'cd'.repeat(20) }, to: { name: 'Bob', wallet: '0x' + 'bb'.repeat(20) }, contents: 'Hello, Bob!' };
-const eip712Domain = [
-  { name: 'name', type: 'string' },
-  { name: 'version', type: 'string' },
-  { name: 'chainId', type: 'uint256' },
-  { name: 'verifyingContract', type: 'address' },
-];
-const typedData = { types: { EIP712Domain: eip712Domain, ...types }, primaryType: 'Mail', domain, message };
+const types = MAIL_TYPES;
+const message = MAIL_MESSAGE;
+const typedData = { types: { EIP712Domain: EIP712_DOMAIN_FIELDS, ...types }, primaryType: 'Mail', domain, message };
 
 function setup(options: { digestError?: Error } = {}) {
   const requests: Array<{ subject: string; payload: unknown }> = [];
