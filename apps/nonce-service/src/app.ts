@@ -5,8 +5,9 @@ import type { ConfigOf, nonceServiceConfig } from '@hsm-signer/config';
 import { QueueGroups } from '@hsm-signer/contracts';
 import { createLogger, PinoNestLogger } from '@hsm-signer/logging';
 import { NatsBus, natsMicroserviceOptions } from '@hsm-signer/messaging';
-import { createMetricsRegistry, MetricsModule } from '@hsm-signer/metrics';
+import { MetricsModule } from '@hsm-signer/metrics';
 import { applyMigrations, createDatabase, LifecycleLedger, NonceLedger, type PrismaClient } from '@hsm-signer/persistence';
+import { NonceMetrics } from './metrics';
 import { ChainReader } from './node-client';
 import { NonceAllocator } from './nonce-allocator';
 import { LIFECYCLE, LOGGER, NonceController, PRISMA, TRACKER } from './nonce.controller';
@@ -48,13 +49,6 @@ export async function startNonceService(config: NonceServiceConfig, logger: Logg
   const ledger = new NonceLedger(database.pool, { leaseMs: config.leaseMs });
   const lifecycle = new LifecycleLedger(prisma);
   const chain = new ChainReader(config.nodeUrl, config.nodeTimeoutMs);
-  const allocator = new NonceAllocator(
-    ledger,
-    chain,
-    { maxBatch: config.maxBatch, maxFixedNonceGap: config.maxFixedNonceGap, leaseMs: config.leaseMs },
-    logger,
-    lifecycle,
-  );
   const name = config.serviceName || `nonce-service-${process.pid}`;
   // Client connection: signer-service / key-discovery requests (re-signing) and JetStream publishes.
   const bus = await NatsBus.connect({ servers: config.natsUrl, name: `${name}-client`, requestTimeoutMs: config.natsRequestTimeoutMs });
@@ -82,10 +76,19 @@ export async function startNonceService(config: NonceServiceConfig, logger: Logg
     logger.child({ component: 'tracker' }),
   );
   const relay = new OutboxRelay(bus.connection, lifecycle, { stream: config.eventsStream, intervalMs: config.outboxIntervalMs, retentionMs: config.outboxRetentionMs }, logger.child({ component: 'outbox' }));
+  // docs/metrics.md. The tracker's and the relay's counters are read from their stats when scraped;
+  // the ledger gauges are one cached statement on the shared pool.
+  const metrics = config.metricsEnabled ? new NonceMetrics({ ledger: database.pool, tracker: () => tracker.stats, outbox: () => relay.stats }) : undefined;
+  const allocator = new NonceAllocator(
+    ledger,
+    chain,
+    { maxBatch: config.maxBatch, maxFixedNonceGap: config.maxFixedNonceGap, leaseMs: config.leaseMs, ...(metrics ? { observer: metrics } : {}) },
+    logger,
+    lifecycle,
+  );
 
   @Module({
-    // GET /metrics: the default Node process metrics so far (docs/metrics.md); service metrics to follow.
-    imports: [MetricsModule.register(config.metricsEnabled ? createMetricsRegistry() : undefined)],
+    imports: [MetricsModule.register(metrics?.registry)],
     controllers: [NonceController],
     providers: [
       { provide: NonceAllocator, useValue: allocator },

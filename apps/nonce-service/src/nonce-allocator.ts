@@ -3,6 +3,7 @@ import { ErrorCode, type AllocateNonceReply, type AllocateNonceRequest, type Rec
 import { ServiceError } from '@hsm-signer/messaging';
 import type { AccountSlot, ExistingSlot, LifecycleLedger, NonceLedger, OutcomeResult, SubmittedItem, SubmittedRecord } from '@hsm-signer/persistence';
 import { Batcher } from './batcher';
+import type { AllocationObserver } from './metrics';
 import { NodeRequestError, type ChainReader } from './node-client';
 import { decodeRawTransaction, RawTransactionError } from './raw-transaction';
 
@@ -13,6 +14,8 @@ export interface NonceAllocatorOptions {
   leaseMs?: number;
   /** How long a repeat of an in-flight request id waits for the first one's hash (default 5 s). */
   inFlightWaitMs?: number;
+  /** Told every allocation, allocation statement and recorded outcome (metrics.ts; absent with METRICS_ENABLED=false). */
+  observer?: AllocationObserver;
 }
 
 /** Internal marker: the request id names a transaction that is allocated but not yet sent. */
@@ -56,7 +59,20 @@ export class NonceAllocator {
     this.batcher = new Batcher((items) => this.runBatch(items), options.maxBatch);
   }
 
-  async allocate(request: AllocateNonceRequest, attempt = 1): Promise<AllocateNonceReply> {
+  async allocate(request: AllocateNonceRequest): Promise<AllocateNonceReply> {
+    const observer = this.options.observer;
+    if (!observer) return this.allocateOnce(request, 1);
+    try {
+      const reply = await this.allocateOnce(request, 1);
+      observer.allocated(true);
+      return reply;
+    } catch (error) {
+      observer.allocated(false);
+      throw error;
+    }
+  }
+
+  private async allocateOnce(request: AllocateNonceRequest, attempt: number): Promise<AllocateNonceReply> {
     const reply = request.fixedNonce !== undefined ? await this.allocateFixed(request, request.fixedNonce) : await this.allocateQueued(request);
     if ('inFlight' in reply) return this.awaitInFlight(request, reply.transactionId, attempt);
     return this.options.leaseMs ? { ...reply, leaseMs: this.options.leaseMs } : reply;
@@ -104,7 +120,7 @@ export class NonceAllocator {
       if (!tx) break;
       if (tx.status === 'rejected' || tx.status === 'abandoned') {
         if (attempt >= 3) break;
-        return this.allocate(request, attempt + 1);
+        return this.allocateOnce(request, attempt + 1);
       }
       if (tx.hash && tx.status !== 'allocated') return { transactionId, nonce: tx.nonce, existingHash: tx.hash };
     }
@@ -122,7 +138,7 @@ export class NonceAllocator {
     const others: Promise<void>[] = [];
     requests.forEach((request, index) => {
       if (request.outcome !== 'submitted') {
-        others.push(this.recordOutcome(request).then((r) => void (results[index] = r), (e: unknown) => void (results[index] = asError(e))));
+        others.push(this.recordOne(request).then((r) => void (results[index] = r), (e: unknown) => void (results[index] = asError(e))));
         return;
       }
       try {
@@ -138,10 +154,25 @@ export class NonceAllocator {
         )
       : undefined;
     await Promise.all([...others, bulk]);
+    const observer = this.options.observer;
+    if (observer) requests.forEach((request, i) => observer.recorded(request.outcome, !(results[i] instanceof Error)));
     return results;
   }
 
   async recordOutcome(request: RecordOutcomeRequest): Promise<RecordOutcomeReply> {
+    const observer = this.options.observer;
+    if (!observer) return this.recordOne(request);
+    try {
+      const reply = await this.recordOne(request);
+      observer.recorded(request.outcome, true);
+      return reply;
+    } catch (error) {
+      observer.recorded(request.outcome, false);
+      throw error;
+    }
+  }
+
+  private async recordOne(request: RecordOutcomeRequest): Promise<RecordOutcomeReply> {
     let result: OutcomeResult;
     if (request.outcome === 'signed') {
       if (!request.hash || !request.raw) throw new ServiceError(ErrorCode.InvalidRequest, 'a signed outcome needs the hash and the raw transaction');
@@ -242,7 +273,13 @@ export class NonceAllocator {
       slots.push({ chainId: item.chainId, address: item.address, slot: { requestId: item.requestId, payloadHash: item.payloadHash } });
     }
 
-    const slotResults = await this.ledger.allocateMany(slots);
+    const startedMs = performance.now();
+    let slotResults: Awaited<ReturnType<NonceLedger['allocateMany']>>;
+    try {
+      slotResults = await this.ledger.allocateMany(slots);
+    } finally {
+      this.options.observer?.statement(items.length, startedMs);
+    }
     return items.map((item, i) => {
       const slotIndex = slotOf[i];
       const slot = slotResults[slotIndex];

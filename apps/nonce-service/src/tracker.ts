@@ -34,7 +34,10 @@ export interface TrackerOptions {
 
 /** Counters for tests and the operator (what the tracker did since start). */
 export interface TrackerStats {
+  /** Rounds started; of those finished, `roundsOk` completed and `roundsFailed` stopped on an error. */
   rounds: number;
+  roundsOk: number;
+  roundsFailed: number;
   reaped: number;
   mined: number;
   confirmed: number;
@@ -92,7 +95,7 @@ type Receipts = Map<string, RawReceipt | null | undefined>;
  * transaction is open while the node or signer-service is asked.
  */
 export class Tracker {
-  readonly stats: TrackerStats = { rounds: 0, reaped: 0, mined: 0, confirmed: 0, reorged: 0, resent: 0, replaced: 0, gapFilled: 0, superseded: 0, errors: 0 };
+  readonly stats: TrackerStats = { rounds: 0, roundsOk: 0, roundsFailed: 0, reaped: 0, mined: 0, confirmed: 0, reorged: 0, resent: 0, replaced: 0, gapFilled: 0, superseded: 0, errors: 0 };
   private task?: PeriodicTask;
   private readonly keys = new Map<string, { key: KeyRef; at: number }>();
   /** Head block hash at which each leased account's mined transactions were last checked. */
@@ -130,6 +133,16 @@ export class Tracker {
   /** One pass over the accounts with open work that this replica can lease now. */
   async round(): Promise<void> {
     this.stats.rounds++;
+    try {
+      await this.claimAndTrack();
+      this.stats.roundsOk++;
+    } catch (error) {
+      this.stats.roundsFailed++;
+      throw error;
+    }
+  }
+
+  private async claimAndTrack(): Promise<void> {
     const { owner, accountLeaseMs, maxAccounts, floorSyncMs, stuckAfterMs } = this.options;
     const chainId = await this.chain.chainId();
     // Idle accounts (nothing open) only need their floor read every floorSyncMs: finding them scans
