@@ -5,10 +5,11 @@ import type { ConfigOf, keyDiscoveryConfig } from '@hsm-signer/config';
 import { QueueGroups } from '@hsm-signer/contracts';
 import { createLogger, PinoNestLogger } from '@hsm-signer/logging';
 import { NatsBus, natsMicroserviceOptions } from '@hsm-signer/messaging';
-import { createMetricsRegistry, MetricsModule } from '@hsm-signer/metrics';
+import { MetricsModule } from '@hsm-signer/metrics';
 import { AccountRegistry, applyMigrations, createPrismaClient, type PrismaClient } from '@hsm-signer/persistence';
 import { AccountsController, LOGGER, PRISMA } from './accounts.controller';
 import { KeyDiscovery } from './discovery';
+import { DiscoveryMetrics } from './metrics';
 
 export type KeyDiscoveryConfig = ConfigOf<(typeof keyDiscoveryConfig)['settings']>;
 
@@ -44,9 +45,10 @@ export async function startKeyDiscovery(config: KeyDiscoveryConfig, logger: Logg
     bus = await NatsBus.connect({ servers: config.natsUrl, name: `${name}-client`, requestTimeoutMs: config.natsRequestTimeoutMs });
     discovery = new KeyDiscovery(bus, registry, config.pollIntervalMs, logger);
 
+    const metrics = config.metricsEnabled ? new DiscoveryMetrics(discovery) : undefined;
+
     @Module({
-      // GET /metrics: the default Node process metrics so far (docs/metrics.md); service metrics to follow.
-      imports: [MetricsModule.register(config.metricsEnabled ? createMetricsRegistry() : undefined)],
+      imports: [MetricsModule.register(metrics?.registry)],
       controllers: [AccountsController],
       providers: [
         { provide: AccountRegistry, useValue: registry },

@@ -22,6 +22,8 @@ export class KeyDiscovery {
   lastPoll?: { at: Date; ok: boolean; error?: string };
   /** From the last listing signer-service answered (kept while it does not answer). */
   lastListing?: { at: Date; backends: BackendSummary[]; duplicates: DuplicateAddress[] };
+  /** Polls since start by outcome (metrics.ts: hsm_discovery_polls_total). */
+  readonly polls = { ok: 0, error: 0 };
 
   constructor(
     private readonly bus: NatsBus,
@@ -64,6 +66,7 @@ export class KeyDiscovery {
       const message = (error as Error).message;
       this.logger.warn({ error: message }, 'cannot list keys from signer-service; retrying at the next interval');
       this.lastPoll = { at: new Date(), ok: false, error: message };
+      this.polls.error++;
       return { ok: false, error: message };
     }
     const summary = summariseListing(listing);
@@ -77,6 +80,7 @@ export class KeyDiscovery {
       const message = (error as Error).message;
       this.logger.error({ error: message }, 'cannot update the account registry; retrying at the next interval');
       this.lastPoll = { at: new Date(), ok: false, error: 'database unavailable' };
+      this.polls.error++;
       return { ok: false, error: message };
     }
     if (change.added.length || change.removed.length) {
@@ -85,6 +89,7 @@ export class KeyDiscovery {
     }
     if (change.staled.length) this.logger.warn({ staled: change.staled }, 'accounts marked stale');
     this.lastPoll = { at: new Date(), ok: true };
+    this.polls.ok++;
     return { ok: true, change };
   }
 }
