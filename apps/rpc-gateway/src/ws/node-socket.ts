@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import { NodeWebSocketUnavailableError } from './errors';
 import { describeNodeUrl } from './node-ws-url';
+import { keepAlive } from './keepalive';
 
 export interface NodeSocketOptions {
   url: string;
@@ -57,8 +58,7 @@ export class NodeSocket {
   private readonly pending = new Map<number, Pending>();
   private readonly subscriptions = new Set<string>();
   private nextId = 1;
-  private pingTimer?: NodeJS.Timeout;
-  private alive = true;
+  private stopPing: () => void = () => undefined;
   private closed = false;
 
   constructor(private readonly options: NodeSocketOptions) {}
@@ -153,12 +153,10 @@ export class NodeSocket {
         }
         this.options.logger.debug({ node: where }, "opened a WebSocket to the Ethereum node");
         this.socket = socket;
-        this.alive = true;
         socket.on('message', (data) => this.receive(String(data)));
-        socket.on('pong', () => (this.alive = true));
         socket.on('error', (error) => this.options.logger.debug({ node: where, err: error.message }, "error on the Ethereum node's WebSocket"));
         socket.on('close', (code, reason) => this.dropped(socket, `closed by the node (${code}${reason.length ? ` ${String(reason)}` : ''})`));
-        this.startPing(socket);
+        this.stopPing = keepAlive(socket, this.options.pingIntervalMs);
         resolve(socket);
       });
     });
@@ -214,22 +212,6 @@ export class NodeSocket {
     this.options.onDrop(lost, reason);
   }
 
-  private startPing(socket: WebSocket): void {
-    this.pingTimer = setInterval(() => {
-      if (!this.alive) {
-        socket.terminate();
-        return;
-      }
-      this.alive = false;
-      socket.ping();
-    }, this.options.pingIntervalMs);
-    this.pingTimer.unref();
-  }
-
-  private stopPing(): void {
-    clearInterval(this.pingTimer);
-    this.pingTimer = undefined;
-  }
 
   private fail(ids: number[], error: JsonRpcError): void {
     const calls = new Set<Call>();

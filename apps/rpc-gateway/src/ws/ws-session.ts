@@ -5,6 +5,7 @@ import WebSocket from 'ws';
 import type { JsonRpcHandler } from '../rpc/json-rpc-handler';
 import { NodeSocket } from './node-socket';
 import { needsNodeSocket } from './subscriptions';
+import { keepAlive } from './keepalive';
 
 export type NodeTransport = Pick<EthNodeClient, 'post'>;
 
@@ -49,8 +50,7 @@ export class WsSession {
   private inFlight = 0;
   private stopping = false;
   private onIdle?: () => void;
-  private alive = true;
-  private readonly pingTimer: NodeJS.Timeout;
+  private readonly stopPing: () => void;
   readonly closed: Promise<void>;
 
   constructor(
@@ -72,22 +72,13 @@ export class WsSession {
 
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('message', (data: WebSocket.RawData) => void this.receive(rawText(data)));
-    socket.on('pong', () => (this.alive = true));
     // ws reports protocol errors (a message over maxPayload: 1009, bad frames) here and then closes.
     socket.on('error', (error) => options.logger.debug({ err: error.message }, 'WebSocket client error'));
     socket.once('close', () => {
-      clearInterval(this.pingTimer);
+      this.stopPing();
       this.upstream.close();
     });
-    this.pingTimer = setInterval(() => {
-      if (!this.alive) {
-        socket.terminate();
-        return;
-      }
-      this.alive = false;
-      socket.ping();
-    }, options.pingIntervalMs);
-    this.pingTimer.unref();
+    this.stopPing = keepAlive(socket, options.pingIntervalMs);
   }
 
   /** The connection's own node socket (tests look at it; nothing else should). */
