@@ -1,7 +1,7 @@
 import { Routes, type RecordOutcomeRequest, type Route } from '@hsm-signer/contracts';
 import { NonceTooLowError, parseTransactionRequest } from '@hsm-signer/ethereum';
 import { NatsBus } from '@hsm-signer/messaging';
-import { serveFixture, startAnvil, startNatsServer, type AnvilNode, type NatsServer } from '@hsm-signer/testing';
+import { serveFixture, startAnvil, startNatsServer, waitFor, type AnvilNode, type NatsServer } from '@hsm-signer/testing';
 import { Wallet, keccak256 } from 'ethers';
 import type { Subscription } from 'nats';
 import { AccountDirectory } from './account-directory';
@@ -79,7 +79,9 @@ describe('TransactionSender: nonce too low → reconcile and retry with a new no
     // The same request id and payload hash on every allocation (the id is free again after a rejection).
     expect(new Set(allocations.map((a) => `${a.requestId}/${a.payloadHash}`)).size).toBe(1);
     expect(allocations[0].payloadHash).toBe(requestPayloadHash(parseTransactionRequest({ from, to: from, value: '0x1' })));
-    expect(await anvil.rpc('eth_getTransactionCount', [from, 'latest'])).toBe('0x3');
+    // The send at nonce 2 reaches the chain (automine mines it right after the send returns; on a busy
+    // machine the block can come a moment later, so wait for it, bounded).
+    await waitFor('nonce 2 mined', async () => (await anvil.rpc('eth_getTransactionCount', [from, 'latest'])) === '0x3', 10_000, 50);
   });
 
   it('gives up after a bounded number of new nonces and returns the node error', async () => {
