@@ -172,7 +172,7 @@ describe('createDatabase: Prisma and the ledger’s plain pg statements on one p
       const busy = database.pool.query('SELECT pg_backend_pid() AS pid, pg_sleep(60)');
       const busyPid = await waitFor(
         'the sleeping statement to start',
-        async () => (await admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()")).rows[0]?.pid,
+        async () => (await admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()")).rows[0]?.pid,
         30_000,
         20,
       );

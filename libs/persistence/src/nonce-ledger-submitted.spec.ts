@@ -206,7 +206,9 @@ describe('NonceLedger.markSubmittedMany: one statement per batch, each item endi
       ]);
       await waitFor(
         'the bulk statement to wait for the lock on B',
-        async () => (await other.query("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%unnest($1::uuid[]%'")).rowCount,
+        // This database only: pg_stat_activity is cluster-wide, and another spec's bulk statement
+        // waiting on a lock elsewhere let the test go on before ours held A (a fresh-clone run).
+        async () => (await other.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%unnest($1::uuid[]%'")).rowCount,
         30_000,
         20,
       );
