@@ -84,6 +84,7 @@ export async function createRpcGateway(config: RpcGatewayConfig, logger: Logger)
       pingIntervalMs: config.wsPingIntervalMs,
       maxBufferedBytes: config.wsMaxBufferedBytes,
       maxMessageBytes: config.bodyLimitBytes,
+      maxConnections: config.wsMaxConnections,
       refuseUpgrade: (req) => gate.upgradeRefusal(req),
       logger,
     });

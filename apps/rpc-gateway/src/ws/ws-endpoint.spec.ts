@@ -264,6 +264,34 @@ describe('WebSocketEndpoint', () => {
     }, 60_000);
   });
 
+  it('past RPC_WS_MAX_CONNECTIONS an upgrade gets 503 naming the setting; a freed slot is taken again', async () => {
+    const g = await startGateway(anvil, { maxConnections: 1 });
+    try {
+      const first = await connect(g.url);
+      const refused = await new Promise<{ status?: number; body: string }>((resolve, reject) => {
+        const ws = new WebSocket(g.url);
+        ws.once('open', () => reject(new Error('a second connection was accepted')));
+        ws.once('unexpected-response', (_req, res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += String(chunk)));
+          res.on('end', () => resolve({ status: res.statusCode, body }));
+        });
+        ws.once('error', () => undefined);
+      });
+      expect(refused.status).toBe(503);
+      expect(JSON.parse(refused.body).error.message).toContain('RPC_WS_MAX_CONNECTIONS');
+      first.ws.close();
+      await first.closed;
+      await waitUntil(() => g.endpoint.connections === 0);
+      const again = await connect(g.url);
+      again.send({ jsonrpc: '2.0', id: 1, method: 'eth_accounts' });
+      expect((await again.answer(1)).result).toEqual([ACCOUNT]);
+      again.ws.close();
+    } finally {
+      await g.close();
+    }
+  });
+
   it('a client that does not answer pings is dropped', async () => {
     const g = await startGateway(anvil, { pingIntervalMs: 100 });
     try {

@@ -8,6 +8,8 @@ export interface WsEndpointOptions extends WsSessionOptions {
   maxMessageBytes: number;
   /** How long shutdown lets requests in flight answer before it closes the connections. */
   shutdownGraceMs?: number;
+  /** Most open client connections (RPC_WS_MAX_CONNECTIONS); beyond it an upgrade gets 503. */
+  maxConnections?: number;
   /** Host / Origin check of an upgrade (http/access-gate.ts): a refusal is answered instead of upgrading. */
   refuseUpgrade?: (req: IncomingMessage) => { status: number; body: string } | undefined;
 }
@@ -59,6 +61,12 @@ export class WebSocketEndpoint {
     if (refusal) return refuse(socket, refusal.status, 'Forbidden', refusal.body);
     // The JSON-RPC endpoint is `/`, as for POST (geth's default ws.rpcprefix).
     if (req.url !== '/' && !req.url?.startsWith('/?')) return refuse(socket, 404, 'Not Found');
+    // Every connection costs a session and possibly a node socket: an unbounded number of idle
+    // clients would exhaust the replica's memory and the node's connection limit.
+    if (this.options.maxConnections !== undefined && this.sessions.size >= this.options.maxConnections) {
+      this.options.logger.warn({ connections: this.sessions.size }, 'WebSocket connection refused: RPC_WS_MAX_CONNECTIONS reached');
+      return refuse(socket, 503, 'Service Unavailable', TOO_MANY_CONNECTIONS_BODY(this.options.maxConnections));
+    }
     this.server.handleUpgrade(req, socket, head, (ws) => {
       const session = new WsSession(ws, this.options);
       this.sessions.add(session);
@@ -70,6 +78,9 @@ export class WebSocketEndpoint {
     });
   }
 }
+
+const TOO_MANY_CONNECTIONS_BODY = (limit: number) =>
+  JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32000, message: `this gateway replica already holds ${limit} WebSocket connections (RPC_WS_MAX_CONNECTIONS); retry later or use another replica` } });
 
 function refuse(socket: Duplex, status: number, text: string, json = ''): void {
   const type = json ? 'Content-Type: application/json\r\n' : '';

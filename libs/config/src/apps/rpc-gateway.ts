@@ -89,6 +89,13 @@ export const rpcGatewayConfig = defineConfig('rpc-gateway', {
     description:
       'Most bytes of replies and subscription notifications waiting to be sent to one WebSocket client; a client reading slower than that is disconnected (close code 1008) instead of the gateway buffering without bound.',
   }),
+  wsMaxConnections: int({
+    env: 'RPC_WS_MAX_CONNECTIONS',
+    default: 10_000,
+    min: 1,
+    description:
+      'Most WebSocket client connections one gateway replica keeps open (each may hold one node connection for its subscriptions). Beyond it an upgrade is refused with HTTP 503 and a JSON-RPC error naming this setting; HTTP JSON-RPC is not affected.',
+  }),
   corsOrigins: originList({
     env: 'RPC_CORS_ORIGINS',
     description:
