@@ -1,4 +1,4 @@
-import { createMetricsRegistry, Gauge, type Registry } from '@hsm-signer/metrics';
+import { createMetricsRegistry, Gauge, ScrapedMetric, type Registry } from '@hsm-signer/metrics';
 import type { KeyDiscovery } from './discovery';
 
 /**
@@ -24,22 +24,10 @@ export class DiscoveryMetrics {
         for (const [backend, n] of accountsPerBackend(listing)) this.labels(backend).set(n);
       },
     });
-    // A counter read from KeyDiscovery.polls (prom-client's Counter cannot be set from a collect).
-    this.registry.registerMetric({
-      name: 'hsm_discovery_polls_total',
-      help: "Polls of signer-service's key listing by outcome (ok | error: no answer, or the registry could not be updated).",
-      type: 'counter',
-      get: async () => ({
-        name: 'hsm_discovery_polls_total',
-        help: "Polls of signer-service's key listing by outcome (ok | error: no answer, or the registry could not be updated).",
-        type: 'counter',
-        aggregator: 'sum',
-        values: [
-          { value: discovery.polls.ok, labels: { outcome: 'ok' } },
-          { value: discovery.polls.error, labels: { outcome: 'error' } },
-        ],
-      }),
-    } as never);
+    new ScrapedMetric(this.registry, 'counter', 'hsm_discovery_polls_total', "Polls of signer-service's key listing by outcome (ok | error: no answer, or the registry could not be updated).", 'outcome', () => [
+      ['ok', discovery.polls.ok],
+      ['error', discovery.polls.error],
+    ]);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { RecordOutcomeRequest } from '@hsm-signer/contracts';
-import { CounterFamily, createMetricsRegistry, HistogramFamily, LATENCY_BUCKETS_SECONDS, secondsSince, type CounterCell, type HistogramCell, type Registry } from '@hsm-signer/metrics';
+import { CounterFamily, createMetricsRegistry, HistogramFamily, LATENCY_BUCKETS_SECONDS, ScrapedMetric, secondsSince, type CounterCell, type HistogramCell, type Registry } from '@hsm-signer/metrics';
 
 export type RecordedOutcome = RecordOutcomeRequest['outcome'];
 
@@ -100,23 +100,23 @@ export class NonceMetrics implements AllocationObserver {
 
     const { tracker, outbox, ledger } = sources;
     if (tracker) {
-      new ReadMetric(this.registry, 'counter', 'hsm_tracker_rounds_total', 'Tracker rounds by outcome (ok | error: the round stopped, e.g. the node or Postgres unreachable).', 'outcome', () => {
+      new ScrapedMetric(this.registry, 'counter', 'hsm_tracker_rounds_total', 'Tracker rounds by outcome (ok | error: the round stopped, e.g. the node or Postgres unreachable).', 'outcome', () => {
         const s = tracker();
         return [['ok', s.roundsOk], ['error', s.roundsFailed]];
       });
-      new ReadMetric(this.registry, 'counter', 'hsm_tracker_resends_total', 'Transactions broadcast again with the same bytes (stuck, maybe-sent after a lease expiry, reorganised out).', undefined, () => [['', tracker().resent]]);
-      new ReadMetric(this.registry, 'counter', 'hsm_tracker_replacements_total', 'Stuck transactions replaced at the same nonce with bumped fees.', undefined, () => [['', tracker().replaced]]);
-      new ReadMetric(this.registry, 'counter', 'hsm_tracker_gap_fills_total', 'Holes (released nonces nobody reused) filled with a zero-value self-transfer.', undefined, () => [['', tracker().gapFilled]]);
-      new ReadMetric(this.registry, 'counter', 'hsm_tracker_reaped_total', 'Allocated nonces whose lease expired without an outcome, released by the tracker.', undefined, () => [['', tracker().reaped]]);
-      new ReadMetric(this.registry, 'counter', 'hsm_tracker_reorgs_total', 'Mined transactions found reorganised out of their block (back to submitted).', undefined, () => [['', tracker().reorged]]);
+      new ScrapedMetric(this.registry, 'counter', 'hsm_tracker_resends_total', 'Transactions broadcast again with the same bytes (stuck, maybe-sent after a lease expiry, reorganised out).', undefined, () => [['', tracker().resent]]);
+      new ScrapedMetric(this.registry, 'counter', 'hsm_tracker_replacements_total', 'Stuck transactions replaced at the same nonce with bumped fees.', undefined, () => [['', tracker().replaced]]);
+      new ScrapedMetric(this.registry, 'counter', 'hsm_tracker_gap_fills_total', 'Holes (released nonces nobody reused) filled with a zero-value self-transfer.', undefined, () => [['', tracker().gapFilled]]);
+      new ScrapedMetric(this.registry, 'counter', 'hsm_tracker_reaped_total', 'Allocated nonces whose lease expired without an outcome, released by the tracker.', undefined, () => [['', tracker().reaped]]);
+      new ScrapedMetric(this.registry, 'counter', 'hsm_tracker_reorgs_total', 'Mined transactions found reorganised out of their block (back to submitted).', undefined, () => [['', tracker().reorged]]);
     }
     if (outbox) {
-      new ReadMetric(this.registry, 'counter', 'hsm_outbox_published_total', 'Lifecycle events relayed from the outbox to JetStream.', undefined, () => [['', outbox().published]]);
-      new ReadMetric(this.registry, 'counter', 'hsm_outbox_relay_failures_total', 'Outbox relay rounds that failed (JetStream or Postgres unreachable, a publish not acknowledged).', undefined, () => [['', outbox().failures]]);
+      new ScrapedMetric(this.registry, 'counter', 'hsm_outbox_published_total', 'Lifecycle events relayed from the outbox to JetStream.', undefined, () => [['', outbox().published]]);
+      new ScrapedMetric(this.registry, 'counter', 'hsm_outbox_relay_failures_total', 'Outbox relay rounds that failed (JetStream or Postgres unreachable, a publish not acknowledged).', undefined, () => [['', outbox().failures]]);
     }
     if (ledger) {
       const read = () => this.ledgerSnapshot(ledger);
-      new ReadMetric(
+      new ScrapedMetric(
         this.registry,
         'gauge',
         'hsm_nonce_transactions',
@@ -127,7 +127,7 @@ export class NonceMetrics implements AllocationObserver {
           return s ? OPEN_STATES.map((state) => [state, s.states[state] ?? 0]) : [];
         },
       );
-      new ReadMetric(this.registry, 'gauge', 'hsm_outbox_backlog', 'Outbox events not yet published to JetStream, read at most every few seconds; absent while Postgres cannot be read.', undefined, async () => {
+      new ScrapedMetric(this.registry, 'gauge', 'hsm_outbox_backlog', 'Outbox events not yet published to JetStream, read at most every few seconds; absent while Postgres cannot be read.', undefined, async () => {
         const s = await read();
         return s ? [['', s.outbox]] : [];
       });
@@ -172,28 +172,5 @@ export class NonceMetrics implements AllocationObserver {
     );
     this.snapshot = { at: now, value };
     return value;
-  }
-}
-
-/**
- * A metric whose values live elsewhere and are read when scraped: the tracker's and the relay's
- * `stats` (off the request path), the ledger snapshot. Registered in a prom-client Registry like
- * libs/metrics' families. Unlike a prom-client Gauge, it can export no sample at all (the ledger
- * could not be read) instead of a misleading 0.
- */
-class ReadMetric {
-  constructor(
-    registry: Registry,
-    readonly type: 'counter' | 'gauge',
-    readonly name: string,
-    readonly help: string,
-    private readonly labelName: string | undefined,
-    private readonly read: () => Array<[string, number]> | Promise<Array<[string, number]>>,
-  ) {
-    registry.registerMetric(this as never);
-  }
-  async get() {
-    const values = (await this.read()).map(([label, value]) => ({ value, labels: this.labelName ? { [this.labelName]: label } : {} }));
-    return { name: this.name, help: this.help, type: this.type, values, aggregator: 'sum' as const };
   }
 }

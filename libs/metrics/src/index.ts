@@ -3,4 +3,5 @@ export * from './labels';
 export * from './cells';
 export * from './metrics.controller';
 export * from './text';
+export * from './scraped';
 export { Gauge, Registry } from 'prom-client';
