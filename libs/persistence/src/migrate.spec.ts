@@ -238,6 +238,7 @@ describe('the schema the migrations build matches schema.prisma (every model thr
       Int: ['integer', 'smallint'],
       Json: ['jsonb'],
       Decimal: ['numeric'],
+      Boolean: ['boolean'],
     };
     const expected = new Map<string, string[]>();
     for (const [name, m] of Object.entries(model.models)) {
