@@ -1,19 +1,45 @@
-import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import type { NatsBus } from '@hsm-signer/messaging';
+import { Catch, Inject, Injectable, Module, NotFoundException, type ArgumentsHost, type DynamicModule, type ExceptionFilter, type OnApplicationShutdown } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import type { ServerResponse } from 'node:http';
 import { BUS, StatusController } from './status.controller';
+import { RestController } from './rest.controller';
+import { REST_CONTEXT, type RestContext } from './rest-context';
+import { RestErrorCode } from './errors';
+import { sendJson } from './api/respond';
+
+const SHUTDOWN = Symbol('shutdown');
 
 @Injectable()
-class CloseBus implements OnApplicationShutdown {
-  constructor(@Inject(BUS) private readonly bus: NatsBus) {}
+class Shutdown implements OnApplicationShutdown {
+  constructor(@Inject(SHUTDOWN) private readonly close: () => Promise<void>) {}
   async onApplicationShutdown(): Promise<void> {
-    await this.bus.close();
+    await this.close();
   }
 }
 
-/** The REST API itself (ABIs, contracts, deploy, invoke) is its own issue; this is the skeleton it grows in. */
+/** Unknown routes and methods answer in the REST error shape, not Nest's. */
+@Catch(NotFoundException)
+class NotFoundFilter implements ExceptionFilter {
+  catch(_exception: NotFoundException, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const req = http.getRequest<{ method?: string; url?: string }>();
+    sendJson(http.getResponse<ServerResponse>(), 404, { error: `No route for ${req.method} ${req.url?.split('?')[0]}`, code: RestErrorCode.NotFound });
+  }
+}
+
 @Module({})
 export class RestGatewayModule {
-  static register(bus: NatsBus): DynamicModule {
-    return { module: RestGatewayModule, controllers: [StatusController], providers: [{ provide: BUS, useValue: bus }, CloseBus] };
+  static register(context: RestContext, shutdown: () => Promise<void>): DynamicModule {
+    return {
+      module: RestGatewayModule,
+      controllers: [StatusController, RestController],
+      providers: [
+        { provide: BUS, useValue: context.bus },
+        { provide: REST_CONTEXT, useValue: context },
+        { provide: SHUTDOWN, useValue: shutdown },
+        { provide: APP_FILTER, useClass: NotFoundFilter },
+        Shutdown,
+      ],
+    };
   }
 }

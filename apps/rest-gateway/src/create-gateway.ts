@@ -1,20 +1,141 @@
 import { NestFactory } from '@nestjs/core';
 import type { INestApplication } from '@nestjs/common';
-import type { ConfigOf, restGatewayConfig } from '@hsm-signer/config';
-import { PinoNestLogger } from '@hsm-signer/logging';
+import { PinoNestLogger, redactUrl } from '@hsm-signer/logging';
 import { NatsBus } from '@hsm-signer/messaging';
+import { applyMigrations, createPrismaClient, RestStore, type PrismaClient } from '@hsm-signer/persistence';
+import { AccountDirectory, EthNodeClient, NodeChainMismatchError, TransactionSender } from '@hsm-signer/transactions';
 import type { Logger } from 'pino';
 import { RestGatewayModule } from './app.module';
+import { ContractInvoker } from './api/invoke';
+import { Registry } from './api/registry';
+import { RepliesApi } from './api/replies';
+import { WebhookApi } from './api/webhook';
+import { AsyncRequestQueue } from './dispatch/async-queue';
+import { TransactionDispatcher } from './dispatch/transaction-dispatcher';
+import { ReceiptWaiter } from './replies/receipt-waiter';
+import type { NodeReceipt } from './replies/reply-bodies';
+import { completePendingReplies } from './replies/reply-completer';
+import { BackgroundTask } from './background-task';
+import type { RestContext, RestGatewayConfig } from './rest-context';
 
-export type RestGatewayConfig = ConfigOf<(typeof restGatewayConfig)['settings']>;
+export type { RestGatewayConfig } from './rest-context';
 
-/** Joins NATS and builds the Nest app (not listening yet). */
-export async function createRestGateway(config: RestGatewayConfig, logger: Logger): Promise<{ app: INestApplication; bus: NatsBus }> {
-  const bus = await NatsBus.connect({ servers: config.natsUrl, name: config.serviceName || `rest-gateway-${process.pid}`, requestTimeoutMs: config.natsRequestTimeoutMs });
+export interface RestGateway {
+  app: INestApplication;
+  bus: NatsBus;
+  context: RestContext;
+}
+
+/**
+ * Builds the rest-gateway: applies migrations, joins NATS, wires the send path (libs/transactions,
+ * the same one the rpc-gateway runs), the JetStream queue of asynchronous requests and the reply
+ * completion, and returns a Nest app that is not listening yet (main.ts or a test calls listen).
+ */
+export async function createRestGateway(config: RestGatewayConfig, logger: Logger): Promise<RestGateway> {
+  const migrations = await applyMigrations(config.databaseUrl, {
+    connectRetryMs: 60_000,
+    onConnectRetry: (message) => logger.warn({ error: message }, 'database not reachable yet; retrying'),
+  });
+  if (migrations.applied.length) logger.info({ applied: migrations.applied }, 'database migrations applied');
+
+  const name = config.serviceName || `rest-gateway-${process.pid}`;
+  const bus = await NatsBus.connect({ servers: config.natsUrl, name, requestTimeoutMs: config.natsRequestTimeoutMs });
+  let prisma: PrismaClient | undefined;
+  const tasks: BackgroundTask[] = [];
+  let queue: AsyncRequestQueue | undefined;
+  let waiter: ReceiptWaiter | undefined;
+  let node: EthNodeClient | undefined;
   try {
-    const app = await NestFactory.create(RestGatewayModule.register(bus), { logger: new PinoNestLogger(logger) });
-    return { app, bus };
+    prisma = createPrismaClient(config.databaseUrl, { poolSize: 8 });
+    const store = new RestStore(prisma);
+    node = new EthNodeClient({ url: config.nodeUrl, timeoutMs: config.nodeTimeoutMs, maxBatch: config.nodeBatchMax });
+    const nodeClient = node;
+    const accounts = new AccountDirectory({ bus, maxAgeMs: config.accountsMaxAgeMs, logger });
+    const sender = new TransactionSender({
+      bus,
+      node,
+      accounts,
+      gasMultiplier: config.gasMultiplier,
+      feeCacheMs: config.feeCacheMs,
+      estimateBlock: config.estimateBlock,
+      expectedChainId: config.chainId || undefined,
+      logger,
+    });
+    const receipt = (hash: string) => nodeClient.call<NodeReceipt | null>('eth_getTransactionReceipt', [hash]);
+    waiter = new ReceiptWaiter({ ledgerStates: (ids) => store.ledgerStates(ids), receipt }, config.receiptPollMs, (error) =>
+      logger.warn({ err: error.message }, 'a receipt round failed; retrying'),
+    );
+    const prefixes = { short: config.prefixShort, long: config.prefixLong };
+    let publish: AsyncRequestQueue['publish'] = () => Promise.reject(new Error('not started'));
+    const dispatcher = new TransactionDispatcher(
+      {
+        send: (tx, requestId) => sender.send(tx, { requestId }),
+        replies: store,
+        registerDeployed: async (address, abiId, registerAs) => {
+          await store.registerContract({ address, abiId, registeredAs: registerAs ?? null });
+        },
+      },
+      waiter,
+      { publish: (request) => publish(request) },
+      config.syncTimeoutMs,
+      logger,
+    );
+    queue = new AsyncRequestQueue(bus.connection, { stream: config.asyncStream, concurrency: config.asyncConcurrency, maxDeliveries: config.asyncMaxDeliveries, logger }, (request, delivery) =>
+      dispatcher.processAsync(request, delivery),
+    );
+    const started = queue;
+    publish = (request) => started.publish(request);
+
+    const nodeCall = <T>(method: string, params: unknown[]) => nodeClient.call<T>(method, params);
+    const context: RestContext = {
+      config,
+      bus,
+      store,
+      registry: new Registry(store, { baseUrl: config.baseUrl, prefixes }),
+      invoker: new ContractInvoker({ nodeCall, dispatcher }, { bodyLimitBytes: config.bodyLimitBytes, baseUrl: config.baseUrl, prefixes }),
+      replies: new RepliesApi(store, config.repliesQueryLimit),
+      webhook: new WebhookApi({ nodeCall, dispatcher }, { bodyLimitBytes: config.bodyLimitBytes, baseUrl: config.baseUrl }),
+      prefixes,
+      logger,
+    };
+
+    try {
+      const chainId = await sender.chainId();
+      logger.info({ chainId, node: redactUrl(config.nodeUrl) }, 'connected to the Ethereum node');
+    } catch (error) {
+      if (error instanceof NodeChainMismatchError) throw error;
+      logger.warn({ node: redactUrl(config.nodeUrl), err: (error as Error).message }, 'the Ethereum node is not reachable yet');
+    }
+    accounts.start();
+    await queue.start();
+    tasks.push(
+      new BackgroundTask('reply completion', Math.max(config.receiptPollMs, 500), logger, () =>
+        completePendingReplies({ pendingRepliesWithLedger: (limit) => store.pendingRepliesWithLedger(limit), saveReply: (input) => store.saveReply(input), receipt, finish: (r, nonce, meta) => dispatcher.finishPending(r, nonce, meta) }),
+      ),
+    );
+    if (config.repliesRetentionDays > 0) {
+      tasks.push(new BackgroundTask('reply retention', 3_600_000, logger, () => store.deleteRepliesBefore(new Date(Date.now() - config.repliesRetentionDays * 86_400_000))));
+    }
+    for (const task of tasks) task.start();
+
+    const shutdown = async () => {
+      await queue?.stop();
+      for (const task of tasks) await task.stop();
+      waiter?.close();
+      await sender.flush();
+      accounts.stop();
+      await nodeClient.close();
+      await prisma?.$disconnect();
+      await bus.close();
+    };
+    const app = await NestFactory.create(RestGatewayModule.register(context, shutdown), { bodyParser: false, logger: new PinoNestLogger(logger) });
+    return { app, bus, context };
   } catch (error) {
+    await queue?.stop().catch(() => undefined);
+    for (const task of tasks) await task.stop();
+    waiter?.close();
+    await node?.close().catch(() => undefined);
+    await prisma?.$disconnect().catch(() => undefined);
     await bus.close();
     throw error;
   }

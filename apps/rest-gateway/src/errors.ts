@@ -1,3 +1,5 @@
+import { JsonRpcError, NodeError, NoUnlockedAccountError } from '@hsm-signer/ethereum';
+
 /**
  * REST errors, ethconnect-compatible: the body is `{"error": "<message>", "code": "<code>"}`
  * (research/rest-gateway.md §2.9, FE errors/errors.go). Where ethconnect has a code for the same
@@ -53,6 +55,12 @@ export const RestErrorCode = {
   InvalidBlockNumber: 'FFEC100183',
   /** 400: a webhook message without headers / type / from, or an unknown type (FFEC100193-100196). */
   InvalidMessage: 'FFEC100193',
+  /** 400: `from` is an address, but no backend holds its key (ledger of key-discovery). */
+  UnknownAccount: 'HSM10002',
+  /** 400: the node refused the transaction (funds, gas, fees, revert on estimate): its message says why. */
+  NodeRejected: 'HSM40002',
+  /** 500: the transaction was sent but will not be mined (refused later, or its nonce taken by another). */
+  NotMined: 'HSM40003',
   /** 404: route not found. */
   NotFound: 'HSM10404',
   /** 503: a service this request needs (NATS, Postgres, the node) is not reachable right now: retry. */
@@ -77,4 +85,24 @@ export class RestError extends Error {
   toBody(): { error: string; code: string } {
     return { error: this.message, code: this.code };
   }
+}
+
+/**
+ * The REST form of any error the send path or the node throws (the send path throws JsonRpcErrors
+ * with causes, libs/transactions). Unavailable services (HTTP 502/503/504 on JSON-RPC) → 503 with
+ * the reason, so a client knows to retry; the node's refusals → 400 with the node's own message;
+ * anything else → 500 with a message and nothing internal (the logs have the cause).
+ */
+export function toRestError(error: unknown, context: { from?: string } = {}): RestError {
+  if (error instanceof RestError) return error;
+  if (error instanceof NoUnlockedAccountError) {
+    return new RestError(400, RestErrorCode.UnknownAccount, `No signing key for ${context.from ?? 'the from address'} in any configured backend (key-discovery lists the accounts it found)`, { cause: error });
+  }
+  if (error instanceof NodeError) return new RestError(400, RestErrorCode.NodeRejected, error.message, { cause: error });
+  if (error instanceof JsonRpcError) {
+    if (error.httpStatus >= 502 && error.httpStatus <= 504) return new RestError(503, RestErrorCode.Unavailable, error.message, { cause: error });
+    if (error.httpStatus >= 400 && error.httpStatus < 500) return new RestError(error.httpStatus, RestErrorCode.NodeRejected, error.message, { cause: error });
+    return new RestError(500, RestErrorCode.Internal, error.message, { cause: error });
+  }
+  return new RestError(500, RestErrorCode.Internal, 'Internal error (the gateway log has the cause)', { cause: error });
 }

@@ -4,5 +4,6 @@ export * from './validate';
 export * from './messages/signer';
 export * from './messages/nonce';
 export * from './messages/accounts';
+export * from './messages/rest';
 export * from './routes';
 export * from './batch';

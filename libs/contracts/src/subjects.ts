@@ -28,6 +28,11 @@ export const Subjects = {
   accountsResolve: 'hsm.v1.accounts.resolve',
   /** event (fan-out, no queue group): the account list changed. */
   accountsChanged: 'hsm.v1.accounts.changed',
+  /**
+   * JetStream (stream REST_ASYNC_STREAM, work queue): asynchronous REST requests accepted with 202,
+   * taken by any rest-gateway replica (durable consumer {@link QueueGroups.restGateway}).
+   */
+  restRequests: 'hsm.v1.rest.requests',
 } as const;
 export type Subject = (typeof Subjects)[keyof typeof Subjects];
 
@@ -36,4 +41,6 @@ export const QueueGroups = {
   signer: 'signer',
   nonce: 'nonce-service',
   keyDiscovery: 'key-discovery',
+  /** The durable JetStream consumer the rest-gateway replicas share. */
+  restGateway: 'rest-gateway',
 } as const;

@@ -121,7 +121,7 @@ export const STACK_VARS: Record<AppName, readonly string[]> = {
   'nonce-service': [...COMMON_VARS, 'DATABASE_URL', ...NODE_VARS],
   'key-discovery': [...COMMON_VARS, 'DATABASE_URL', 'DISCOVERY_POLL_INTERVAL_MS'],
   'rpc-gateway': [...COMMON_VARS, ...NODE_VARS, 'CHAIN_ID'],
-  'rest-gateway': [...COMMON_VARS, ...NODE_VARS, 'DATABASE_URL'],
+  'rest-gateway': [...COMMON_VARS, ...NODE_VARS, 'DATABASE_URL', 'CHAIN_ID'],
 };
 
 /** Only the stack variables `app` reads (plus `extra`), so e.g. the PIN reaches signer-service alone. */

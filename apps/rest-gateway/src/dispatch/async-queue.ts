@@ -1,0 +1,154 @@
+import { parseRestAsyncRequest, QueueGroups, Subjects, type RestAsyncRequest } from '@hsm-signer/contracts';
+import { AckPolicy, JSONCodec, nanos, RetentionPolicy, StorageType, type Consumer, type JsMsg, type NatsConnection } from 'nats';
+
+/** What the handler made of one delivery: done (ack), or try again later (a service was unavailable). */
+export type AsyncOutcome = 'done' | 'retry';
+
+export interface AsyncQueueOptions {
+  stream: string;
+  /** Requests this replica processes at once. */
+  concurrency: number;
+  /** Deliveries before the handler is told it is the last one (REST_ASYNC_MAX_DELIVERIES). */
+  maxDeliveries: number;
+  logger: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+}
+
+export interface AsyncDelivery {
+  /** 1 for the first delivery. */
+  attempt: number;
+  /** No further delivery will follow a 'retry': the handler must write a final reply now. */
+  last: boolean;
+}
+
+const codec = JSONCodec<unknown>();
+/** JetStream's duplicate window: a request published twice with one id within it is stored once. */
+const DUPLICATE_WINDOW_MS = 120_000;
+/** A delivery not acked in this time goes to another replica (the processing replica died). */
+const ACK_WAIT_MS = 60_000;
+
+/** Back-off before a retried delivery: 1 s, 2 s, 4 s … 30 s. */
+export function retryDelayMs(attempt: number): number {
+  return Math.min(30_000, 1_000 * 2 ** Math.max(0, attempt - 1));
+}
+
+/**
+ * Asynchronous REST requests in JetStream (ARCHITECTURE.md: rest-gateway "sync and async
+ * (JetStream) requests"). The gateway answers 202 only once the stream stored the request (PubAck),
+ * and every replica takes work from one durable consumer, so an accepted request is processed even
+ * when the replica that accepted it dies (ethconnect's Kafka path, research/rest-gateway.md §4.3,
+ * gives the same at-least-once guarantee; its in-process "webhooks direct" mode loses requests on a
+ * crash). Redelivery is safe: the request id is the ledger's idempotency key, so a repeat returns
+ * the first transaction instead of sending a second one.
+ */
+export class AsyncRequestQueue {
+  private consumer?: Consumer;
+  private running = false;
+  private loop?: Promise<void>;
+  private readonly inFlight = new Set<Promise<void>>();
+  private wakeSlot?: () => void;
+
+  constructor(
+    private readonly connection: NatsConnection,
+    private readonly options: AsyncQueueOptions,
+    private readonly handler: (request: RestAsyncRequest, delivery: AsyncDelivery) => Promise<AsyncOutcome>,
+  ) {}
+
+  /** Creates the stream and the shared consumer when absent (another replica may do the same at once). */
+  async ensure(): Promise<void> {
+    const jsm = await this.connection.jetstreamManager();
+    const stream = this.options.stream;
+    await jsm.streams.info(stream).catch(async () => {
+      await jsm.streams
+        .add({ name: stream, subjects: [Subjects.restRequests], retention: RetentionPolicy.Workqueue, storage: StorageType.File, duplicate_window: nanos(DUPLICATE_WINDOW_MS) })
+        .catch(async (error: unknown) => {
+          await jsm.streams.info(stream).catch(() => {
+            throw error;
+          });
+        });
+    });
+    await jsm.consumers.info(stream, QueueGroups.restGateway).catch(async () => {
+      await jsm.consumers
+        .add(stream, { durable_name: QueueGroups.restGateway, ack_policy: AckPolicy.Explicit, ack_wait: nanos(ACK_WAIT_MS), max_deliver: -1, filter_subject: Subjects.restRequests })
+        .catch(async (error: unknown) => {
+          await jsm.consumers.info(stream, QueueGroups.restGateway).catch(() => {
+            throw error;
+          });
+        });
+    });
+  }
+
+  /** Stores a request; resolves once JetStream acknowledged it. `duplicate`: the id was stored within the duplicate window. */
+  async publish(request: RestAsyncRequest): Promise<{ duplicate: boolean }> {
+    const ack = await this.connection.jetstream().publish(Subjects.restRequests, codec.encode(request), { msgID: request.id });
+    return { duplicate: ack.duplicate };
+  }
+
+  async start(): Promise<void> {
+    await this.ensure();
+    this.consumer = await this.connection.jetstream().consumers.get(this.options.stream, QueueGroups.restGateway);
+    this.running = true;
+    this.loop = this.pull();
+  }
+
+  /** Stops taking work and waits for the requests being processed (their outcome is written before ack). */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wakeSlot?.();
+    await this.loop;
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  get processing(): number {
+    return this.inFlight.size;
+  }
+
+  private async pull(): Promise<void> {
+    while (this.running) {
+      const free = this.options.concurrency - this.inFlight.size;
+      if (free <= 0) {
+        await new Promise<void>((resolve) => (this.wakeSlot = resolve));
+        continue;
+      }
+      try {
+        const messages = await (this.consumer as Consumer).fetch({ max_messages: free, expires: 2_000 });
+        for await (const msg of messages) this.track(this.process(msg));
+      } catch (error) {
+        if (!this.running) break;
+        this.options.logger.warn({ err: (error as Error).message }, 'taking asynchronous requests from JetStream failed; retrying');
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    }
+  }
+
+  private track(work: Promise<void>): void {
+    this.inFlight.add(work);
+    void work.finally(() => {
+      this.inFlight.delete(work);
+      const wake = this.wakeSlot;
+      this.wakeSlot = undefined;
+      wake?.();
+    });
+  }
+
+  private async process(msg: JsMsg): Promise<void> {
+    let request: RestAsyncRequest;
+    try {
+      request = parseRestAsyncRequest(codec.decode(msg.data));
+    } catch (error) {
+      // Nothing any replica could do with it: dropped, loudly.
+      this.options.logger.error({ err: (error as Error).message, seq: msg.seq }, 'dropping an unreadable asynchronous request');
+      msg.term('unreadable');
+      return;
+    }
+    const attempt = msg.info.deliveryCount;
+    const last = attempt >= this.options.maxDeliveries;
+    try {
+      const outcome = await this.handler(request, { attempt, last });
+      if (outcome === 'retry' && !last) msg.nak(retryDelayMs(attempt));
+      else msg.ack();
+    } catch (error) {
+      this.options.logger.error({ err: (error as Error).message, id: request.id }, 'processing an asynchronous request failed; it is delivered again');
+      msg.nak(retryDelayMs(attempt));
+    }
+  }
+}
