@@ -124,7 +124,7 @@ export class NonceAllocator {
       }
       if (tx.hash && tx.status !== 'allocated') return { transactionId, nonce: tx.nonce, existingHash: tx.hash };
     }
-    throw new ServiceError(ErrorCode.NonceConflict, `request id ${request.requestId} is still being sent by an earlier call (transaction ${transactionId}); retry later`);
+    throw new ServiceError(ErrorCode.RequestInFlight, `request id ${request.requestId} is still being sent by an earlier call (transaction ${transactionId}); retry later`);
   }
 
   /**
@@ -358,9 +358,9 @@ function asError(error: unknown): Error {
 }
 
 function usedElsewhere(requestId: string | undefined): ServiceError {
-  return new ServiceError(ErrorCode.NonceConflict, `request id ${requestId} was already used for another account or chain`);
+  return new ServiceError(ErrorCode.RequestIdReused, `request id ${requestId} was already used for another account or chain`);
 }
 
 function payloadMismatch(requestId: string | undefined): ServiceError {
-  return new ServiceError(ErrorCode.NonceConflict, `request id ${requestId} was already used with a different payload`);
+  return new ServiceError(ErrorCode.RequestIdReused, `request id ${requestId} was already used with a different payload`);
 }

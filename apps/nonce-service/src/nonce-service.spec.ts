@@ -157,7 +157,7 @@ describe('nonce-service (2 replicas, real Postgres, anvil and nats-server)', () 
       replicas[0].allocator.allocate({ chainId, address: b, requestId: 'req-two-accounts' }),
     ]);
     expect(first).toMatchObject({ status: 'fulfilled', value: { nonce: 4 } });
-    expect(second).toMatchObject({ status: 'rejected', reason: { code: ErrorCode.NonceConflict } });
+    expect(second).toMatchObject({ status: 'rejected', reason: { code: ErrorCode.RequestIdReused } });
   });
 
   it('reuses released nonces, lowest first, before the counter', async () => {
@@ -229,8 +229,8 @@ describe('nonce-service (2 replicas, real Postgres, anvil and nats-server)', () 
     expect(new Set(all.map((r) => `${r.transactionId}/${r.nonce}`)).size).toBe(1);
     const again = await allocate(address, { requestId: 'req-idem-1', payloadHash });
     expect(again).toEqual({ transactionId: first.transactionId, nonce: first.nonce, existingHash: hash, leaseMs: 30_000 });
-    expect(await codeOf(allocate(address, { requestId: 'req-idem-1', payloadHash: keccak256(toUtf8Bytes('other')) }))).toBe(ErrorCode.NonceConflict);
-    expect(await codeOf(allocate(random(), { requestId: 'req-idem-1' }))).toBe(ErrorCode.NonceConflict);
+    expect(await codeOf(allocate(address, { requestId: 'req-idem-1', payloadHash: keccak256(toUtf8Bytes('other')) }))).toBe(ErrorCode.RequestIdReused);
+    expect(await codeOf(allocate(random(), { requestId: 'req-idem-1' }))).toBe(ErrorCode.RequestIdReused);
 
     const { rows } = await pg.query(`SELECT status, hash, raw, type, fields, attempts FROM transactions WHERE id = $1`, [first.transactionId]);
     expect(rows[0]).toMatchObject({ status: 'submitted', hash, raw, type: 2, attempts: 1 });

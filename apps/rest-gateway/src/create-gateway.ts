@@ -94,7 +94,14 @@ export async function createRestGateway(config: RestGatewayConfig, logger: Logge
       registry: new Registry(store, { baseUrl: config.baseUrl, prefixes }),
       invoker: new ContractInvoker({ nodeCall, dispatcher }, { bodyLimitBytes: config.bodyLimitBytes, baseUrl: config.baseUrl, prefixes }),
       replies: new RepliesApi(store, config.repliesQueryLimit),
-      webhook: new WebhookApi({ nodeCall, dispatcher }, { bodyLimitBytes: config.bodyLimitBytes, baseUrl: config.baseUrl }),
+      webhook: new WebhookApi(
+        {
+          nodeCall,
+          dispatcher,
+          storeAbi: async (abi, bytecode, abiName) => (await store.createAbi({ name: abiName ?? 'Contract', abi, bytecode, deployable: true })).id,
+        },
+        { bodyLimitBytes: config.bodyLimitBytes, baseUrl: config.baseUrl },
+      ),
       prefixes,
       logger,
     };

@@ -1,4 +1,7 @@
 import { JsonRpcError, NodeError, NoUnlockedAccountError } from '@hsm-signer/ethereum';
+import { isDatabaseUnavailable } from '@hsm-signer/persistence';
+import { ErrorCode } from '@hsm-signer/contracts';
+import { RemoteServiceError } from '@hsm-signer/messaging';
 
 /**
  * REST errors, ethconnect-compatible: the body is `{"error": "<message>", "code": "<code>"}`
@@ -61,6 +64,16 @@ export const RestErrorCode = {
   NodeRejected: 'HSM40002',
   /** 500: the transaction was sent but will not be mined (refused later, or its nonce taken by another). */
   NotMined: 'HSM40003',
+  /** 409: the nonce ledger refused the request (e.g. a fixed nonce another transaction holds). */
+  NonceConflict: 'HSM30001',
+  /** 409: the request id's first send is still in progress: retry shortly. */
+  RequestInFlight: 'HSM30005',
+  /** 400: the request is refused by the send path (e.g. a transaction type the key cannot sign). */
+  InvalidRequest: 'HSM10001',
+  /** 405: event streams and subscriptions are not built in this gateway (ethconnect's own code when events are not configured). */
+  EventsNotSupported: 'FFEC100207',
+  /** 400: privacy parameters (Tessera / Orion) are not supported: refused rather than sent as a public transaction. */
+  PrivacyNotSupported: 'HSM10003',
   /** 404: route not found. */
   NotFound: 'HSM10404',
   /** 503: a service this request needs (NATS, Postgres, the node) is not reachable right now: retry. */
@@ -101,8 +114,15 @@ export function toRestError(error: unknown, context: { from?: string } = {}): Re
   if (error instanceof NodeError) return new RestError(400, RestErrorCode.NodeRejected, error.message, { cause: error });
   if (error instanceof JsonRpcError) {
     if (error.httpStatus >= 502 && error.httpStatus <= 504) return new RestError(503, RestErrorCode.Unavailable, error.message, { cause: error });
-    if (error.httpStatus >= 400 && error.httpStatus < 500) return new RestError(error.httpStatus, RestErrorCode.NodeRejected, error.message, { cause: error });
+    if (error.httpStatus === 409) {
+      const code = error.cause instanceof RemoteServiceError ? error.cause.code : undefined;
+      if (code === ErrorCode.RequestIdReused) return new RestError(409, RestErrorCode.DuplicateRequestId, `Request ID is not unique: ${error.message}`, { cause: error });
+      if (code === ErrorCode.RequestInFlight) return new RestError(409, RestErrorCode.RequestInFlight, error.message, { cause: error });
+      return new RestError(409, RestErrorCode.NonceConflict, error.message, { cause: error });
+    }
+    if (error.httpStatus >= 400 && error.httpStatus < 500) return new RestError(error.httpStatus, RestErrorCode.InvalidRequest, error.message, { cause: error });
     return new RestError(500, RestErrorCode.Internal, error.message, { cause: error });
   }
+  if (isDatabaseUnavailable(error)) return new RestError(503, RestErrorCode.Unavailable, "The gateway's database is not reachable right now: retry shortly", { cause: error });
   return new RestError(500, RestErrorCode.Internal, 'Internal error (the gateway log has the cause)', { cause: error });
 }

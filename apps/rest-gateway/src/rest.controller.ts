@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { All, Controller, Get, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseAbiUpload } from './upload';
 import { swaggerUiAsset } from './openapi';
@@ -8,6 +8,7 @@ import type { HttpAnswer } from './dispatch/transaction-dispatcher';
 import { baseUrlOf, handle, sendJson } from './api/respond';
 import { abiInfo } from './api/registry';
 import { parseAddressSegment } from './api/tx-params';
+import { eventsNotSupported } from './api/invoke';
 import { REST_CONTEXT, type RestContext } from './rest-context';
 
 type Described = HttpAnswer & { headers?: Record<string, string>; html?: string };
@@ -88,6 +89,8 @@ export class RestController {
   private abiMethod(abi: string, address: string, method: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     return this.run(req, res, async () => {
       const stored = await this.ctx.registry.abiOrThrow(abi);
+      // POST /abis/{abi}/{Event}/subscribe: the address slot holds an event name (FE route table).
+      if (method === 'subscribe' && !/^(0x)?[0-9a-fA-F]{40}$/.test(address)) throw eventsNotSupported();
       return this.ctx.invoker.invoke(req, { abiId: stored.id, abi: stored.abi, address: parseAddressSegment(address) }, method);
     });
   }
@@ -119,6 +122,13 @@ export class RestController {
       const { contract: instance, abi } = await this.ctx.registry.contractOrThrow(contract);
       return this.ctx.invoker.invoke(req, { abiId: abi.id, abi: abi.abi, address: instance.address }, method);
     });
+  }
+
+  // Events: not built (ethconnect answers the same when its events DB is not configured) ----------
+
+  @All(['abis/:abi/:address/:event/subscribe', 'contracts/:contract/:event/subscribe', 'eventstreams', 'eventstreams/*path', 'subscriptions', 'subscriptions/*path', 'ws'])
+  events(@Req() req: IncomingMessage, @Res() res: ServerResponse): Promise<void> {
+    return this.run(req, res, () => Promise.reject(eventsNotSupported()));
   }
 
   // Replies ----------------------------------------------------------------------------------------

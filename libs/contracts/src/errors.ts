@@ -19,6 +19,10 @@ export const ErrorCode = {
   UnsupportedTransaction: 'HSM20005',
   /** The nonce ledger refused the request (e.g. idempotency key reused with another payload). */
   NonceConflict: 'HSM30001',
+  /** A client request id was already used with another payload, account or chain: refused, the first request keeps it. */
+  RequestIdReused: 'HSM30004',
+  /** A repeat of a request id whose first send is still in progress: retry shortly (its hash, or a free id, follows). */
+  RequestInFlight: 'HSM30005',
   /** A referenced ledger transaction does not exist. */
   TransactionNotFound: 'HSM30002',
   /** The nonce ledger's database cannot be reached right now (down, restarting): retry shortly. */

@@ -301,6 +301,19 @@ describe('RestStore (real Postgres, two stores as two gateway replicas)', () => 
       await expect(store.listReplies({ limit: 1, skip: 0.5 })).rejects.toThrow(RangeError);
     });
 
+    it('deletes a pending reply only while it has no transaction (a queueing that failed), never a final one', async () => {
+      await store.createPendingReply({ id: 'd-pending', body: { pending: true } });
+      await store.createPendingReply({ id: 'd-sent', body: { pending: true }, transactionId: '00000000-0000-4000-8000-000000000001' });
+      await store.saveReply({ id: 'd-final', body: { status: '1' }, pending: false });
+      expect(await store.deletePendingReply('d-pending')).toBe(true);
+      expect(await store.getReply('d-pending')).toBeUndefined();
+      expect(await store.createPendingReply({ id: 'd-pending', body: {} })).toBe('created');
+      expect(await store.deletePendingReply('d-sent')).toBe(false);
+      expect(await store.deletePendingReply('d-final')).toBe(false);
+      expect(await store.deletePendingReply('d-missing')).toBe(false);
+      expect((await store.getReply('d-final'))?.body).toEqual({ status: '1' });
+    });
+
     it('deletes replies received before a moment (retention)', async () => {
       await store.saveReply({ id: 'r-old', body: {}, pending: false });
       await store.createPendingReply({ id: 'r-old-pending', body: {} });

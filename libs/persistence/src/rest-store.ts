@@ -383,6 +383,15 @@ WHERE t.id = ANY(${wanted}::uuid[])`;
     return states;
   }
 
+  /**
+   * Removes a pending reply that never got a transaction (an `acktype=receipt` request whose
+   * queueing failed), so the client's retry under the same id is not refused; returns whether one went.
+   */
+  async deletePendingReply(id: string): Promise<boolean> {
+    const { count } = await this.prisma.restReply.deleteMany({ where: { id, pending: true, transactionId: null } });
+    return count === 1;
+  }
+
   /** Retention: deletes the replies received before `date` (pending ones too); returns how many. */
   async deleteRepliesBefore(date: Date): Promise<number> {
     const { count } = await this.prisma.restReply.deleteMany({ where: { receivedAt: { lt: date } } });

@@ -51,6 +51,8 @@ function fromRemote(error: RemoteServiceError): JsonRpcError {
       // Web3Signer answers a failed signature during a send with -32603 and HTTP 400 (research/rpc-signers.md §1.8).
       return new InternalJsonRpcError(`signing failed: ${error.message}`, { httpStatus: 400, cause: error });
     case ErrorCode.NonceConflict:
+    case ErrorCode.RequestIdReused:
+    case ErrorCode.RequestInFlight:
       return new JsonRpcError(JsonRpcErrorCode.Server, error.message, { httpStatus: 409, cause: error });
     case ErrorCode.NodeUnavailable:
       return new DownstreamUnavailableError(true, { cause: error });

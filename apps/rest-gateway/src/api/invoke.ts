@@ -40,6 +40,11 @@ export interface InvokerOptions {
   prefixes: ParamPrefixes;
 }
 
+/** ethconnect's answer when event support is not configured (FE restgateway.go, code FFEC100207). */
+export function eventsNotSupported(): RestError {
+  return new RestError(405, RestErrorCode.EventsNotSupported, 'Event support is not configured on this gateway: event streams and subscriptions are not built yet');
+}
+
 /** The query parameters that are not special ones: candidates for ABI inputs (FE rest2eth.go:420-441). */
 function plainQuery(search: URLSearchParams): Record<string, string[]> {
   const out: Record<string, string[]> = {};
@@ -68,8 +73,9 @@ export class ContractInvoker {
     const params = new SpecialParams(url.searchParams, req.headers, this.options.prefixes);
     const isGet = req.method === 'GET';
     const resolved = resolveTarget(target.abi, methodName);
-    if (resolved.kind === 'event') {
-      throw new RestError(405, RestErrorCode.MethodNotFound, `'${methodName}' is an event: event streams and subscriptions are not supported by this gateway yet`);
+    if (resolved.kind === 'event') throw eventsNotSupported();
+    for (const name of ['privatefrom', 'privatefor', 'privacygroupid']) {
+      if (params.has(name)) throw new RestError(400, RestErrorCode.PrivacyNotSupported, `kld-${name}: private transactions (Tessera / Orion) are not supported by this gateway; nothing was sent`);
     }
     const body = isGet ? {} : await readBody(req, this.options.bodyLimitBytes);
     const query = plainQuery(url.searchParams);

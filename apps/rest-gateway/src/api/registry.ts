@@ -146,7 +146,9 @@ export class Registry {
       return { status: 200, body: doc, headers };
     }
     if (f.has('ui')) {
-      return { status: 200, body: undefined, html: renderExerciser({ title: d.title, swaggerUrl: `${d.basePath}?swagger`, assetsPath: '/api-exerciser/assets' }) };
+      // Paths under the public base URL's own path: behind a proxy at /api the page must load /api/….
+      const prefix = new URL(d.base).pathname.replace(/\/+$/, '');
+      return { status: 200, body: undefined, html: renderExerciser({ title: d.title, swaggerUrl: `${prefix}${d.basePath}?swagger`, assetsPath: `${prefix}/api-exerciser/assets` }) };
     }
     if (f.has('abi')) return { status: 200, body: d.abi.abi };
     return { status: 200, body: d.info };

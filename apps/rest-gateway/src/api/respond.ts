@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { RestError, RestErrorCode } from '../errors';
+import { RestError, RestErrorCode, toRestError } from '../errors';
 
 export interface ErrorLogger {
   error(obj: object, msg: string): void;
@@ -15,7 +15,8 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 }
 
 export function sendError(res: ServerResponse, error: RestError): void {
-  sendJson(res, error.status, error.toBody());
+  // A body refused for its size was not read to the end: the connection cannot carry another request.
+  sendJson(res, error.status, error.toBody(), error.status === 413 ? { connection: 'close' } : {});
 }
 
 /**
@@ -33,7 +34,9 @@ export async function handle(req: IncomingMessage, res: ServerResponse, log: Err
       return;
     }
     log.error({ method: req.method, url: req.url, err: (error as Error)?.stack ?? String(error) }, 'REST request failed unexpectedly');
-    sendError(res, new RestError(500, RestErrorCode.Internal, 'Internal error (the gateway log has the cause)'));
+    // Known infrastructure failures (database down) keep their meaning; anything else is a 500 without internals.
+    const mapped = toRestError(error);
+    sendError(res, mapped.code === RestErrorCode.Unavailable ? mapped : new RestError(500, RestErrorCode.Internal, 'Internal error (the gateway log has the cause)'));
   }
 }
 

@@ -1,4 +1,4 @@
-import { getAddress, isAddress, toQuantity } from 'ethers';
+import { toQuantity } from 'ethers';
 import { RestError, RestErrorCode } from '../errors';
 import type { SpecialParams } from '../http/special-params';
 
@@ -25,8 +25,9 @@ export function parseFrom(raw: string | undefined, required: boolean): string | 
 /** An {address} path segment (FE rest2eth.go: 40 hex, optional 0x); 404 FFEC100096 otherwise. */
 export function parseAddressSegment(raw: string): string {
   const hex = raw.startsWith('0x') || raw.startsWith('0X') ? raw.slice(2) : raw;
-  if (!/^[0-9a-fA-F]{40}$/.test(hex) || !isAddress(`0x${hex}`)) throw new RestError(404, RestErrorCode.InvalidAddress, `To Address must be a 40 character hex string (0x prefix is optional): '${raw}'`);
-  return getAddress(`0x${hex.toLowerCase()}`).toLowerCase();
+  // Any case, no EIP-55 check: ethconnect asks for 40 hex characters only.
+  if (!/^[0-9a-fA-F]{40}$/.test(hex)) throw new RestError(404, RestErrorCode.InvalidAddress, `To Address must be a 40 character hex string (0x prefix is optional): '${raw}'`);
+  return `0x${hex.toLowerCase()}`;
 }
 
 /** The transaction fields the special parameters set: ethvalue, gas, gasprice (base-10, FE rest2eth.go:404,555). */

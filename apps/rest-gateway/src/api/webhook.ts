@@ -10,6 +10,8 @@ import { parseBlockTag, parseFrom } from './tx-params';
 
 export interface WebhookPorts {
   dispatcher: Pick<TransactionDispatcher, 'async'>;
+  /** Stores a message's ABI so the deployed contract can be registered under `registerAs`; returns its id. */
+  storeAbi(abi: unknown[], bytecode: string, name: string | undefined): Promise<string>;
   nodeCall<T>(method: string, params: unknown[]): Promise<T>;
 }
 
@@ -130,7 +132,9 @@ export class WebhookApi {
         const ctor = ctorAbi ? ConstructorFragment.from(ctorAbi as object) : ConstructorFragment.from('constructor()');
         const params = Array.isArray(message['params']) ? (message['params'] as unknown[]) : [];
         const data = encodeDeployData(ctor, bytecode, collectArgs(ctor, byName(ctor.inputs, params), {}));
-        const request: RestTransactionRequest = { kind: 'deploy', tx: { from: parseFrom(from, true) as string, data, ...fields } };
+        const registerAs = typeof message['registerAs'] === 'string' && message['registerAs'] !== '' ? message['registerAs'] : undefined;
+        const abiId = registerAs ? await this.ports.storeAbi(abi, bytecode, typeof message['contractName'] === 'string' ? message['contractName'] : undefined) : undefined;
+        const request: RestTransactionRequest = { kind: 'deploy', tx: { from: parseFrom(from, true) as string, data, ...fields }, ...(abiId ? { abiId, registerAs } : {}) };
         const answer = await this.ports.dispatcher.async(request, context, { ackType });
         return { status: 200, body: answer.body };
       }
@@ -144,7 +148,8 @@ export class WebhookApi {
         const result = await this.ports.nodeCall<string>('eth_call', [{ ...(caller ? { from: caller } : {}), to, data }, block]).catch((error: unknown) => {
           throw toRestError(error);
         });
-        return { status: 200, body: formatOutputs(fragment, result) };
+        // methodName + typed params declare no outputs: the raw return data is all there is to give.
+        return { status: 200, body: fragment.outputs.length ? formatOutputs(fragment, result) : { raw: result } };
       }
       default:
         throw invalid(`Invalid message type: ${type.slice(0, 50)} (SendTransaction, DeployContract or Query)`);

@@ -1,8 +1,12 @@
 import { parseRestAsyncRequest, QueueGroups, Subjects, type RestAsyncRequest } from '@hsm-signer/contracts';
 import { AckPolicy, JSONCodec, nanos, RetentionPolicy, StorageType, type Consumer, type JsMsg, type NatsConnection } from 'nats';
 
-/** What the handler made of one delivery: done (ack), or try again later (a service was unavailable). */
-export type AsyncOutcome = 'done' | 'retry';
+/**
+ * What the handler made of one delivery: done (ack); retry later with back-off (a service was
+ * unavailable); or wait-in-flight: its request id's first send is still open (a replica died holding
+ * it), asked again every second until nonce-service resolves it, not counted against the deliveries.
+ */
+export type AsyncOutcome = 'done' | 'retry' | 'wait-in-flight';
 
 export interface AsyncQueueOptions {
   stream: string;
@@ -23,8 +27,14 @@ export interface AsyncDelivery {
 const codec = JSONCodec<unknown>();
 /** JetStream's duplicate window: a request published twice with one id within it is stored once. */
 const DUPLICATE_WINDOW_MS = 120_000;
-/** A delivery not acked in this time goes to another replica (the processing replica died). */
-const ACK_WAIT_MS = 60_000;
+/**
+ * A delivery not acked in this time goes to another replica (the processing replica died). Kept
+ * short so a crash costs seconds, not a minute; a live replica keeps its deliveries with
+ * `working()` every {@link HEARTBEAT_MS} however long a send takes (NATS timeouts, retries).
+ */
+const ACK_WAIT_MS = 15_000;
+const HEARTBEAT_MS = 5_000;
+const IN_FLIGHT_POLL_MS = 1_000;
 
 /** Back-off before a retried delivery: 1 s, 2 s, 4 s … 30 s. */
 export function retryDelayMs(attempt: number): number {
@@ -137,18 +147,23 @@ export class AsyncRequestQueue {
     } catch (error) {
       // Nothing any replica could do with it: dropped, loudly.
       this.options.logger.error({ err: (error as Error).message, seq: msg.seq }, 'dropping an unreadable asynchronous request');
-      msg.term('unreadable');
+      // A bare +TERM: nats-server 2.9 does not recognise +TERM with a reason and would redeliver it.
+      msg.term();
       return;
     }
     const attempt = msg.info.deliveryCount;
     const last = attempt >= this.options.maxDeliveries;
+    const heartbeat = setInterval(() => msg.working(), HEARTBEAT_MS);
     try {
       const outcome = await this.handler(request, { attempt, last });
-      if (outcome === 'retry' && !last) msg.nak(retryDelayMs(attempt));
+      if (outcome === 'wait-in-flight') msg.nak(IN_FLIGHT_POLL_MS);
+      else if (outcome === 'retry' && !last) msg.nak(retryDelayMs(attempt));
       else msg.ack();
     } catch (error) {
       this.options.logger.error({ err: (error as Error).message, id: request.id }, 'processing an asynchronous request failed; it is delivered again');
       msg.nak(retryDelayMs(attempt));
+    } finally {
+      clearInterval(heartbeat);
     }
   }
 }

@@ -6,6 +6,9 @@ import { ReceiptTimeoutError, TransactionNotMinedError, type ReceiptWaiter } fro
 import type { AsyncDelivery, AsyncOutcome, AsyncRequestQueue } from './async-queue';
 import { PENDING_META, type PendingMeta } from '../replies/reply-completer';
 
+/** How long an asynchronous request waits for its id's earlier, unfinished send before its reply is an Error. */
+export const IN_FLIGHT_PATIENCE_MS = 10 * 60_000;
+
 /** A transaction the REST API was asked for, encoded (ABI resolved, inputs converted). */
 export interface RestTransactionRequest {
   kind: 'send' | 'deploy';
@@ -28,6 +31,8 @@ export interface DispatcherPorts {
   replies: {
     createPendingReply(input: { id: string; body: object; transactionId?: string | null; from?: string | null; to?: string | null }): Promise<'created' | 'exists'>;
     saveReply(input: { id: string; body: object; pending: boolean; transactionId?: string | null; from?: string | null; to?: string | null }): Promise<unknown>;
+    /** Removes a pending reply that never got a transaction (acktype=receipt whose publish failed). */
+    deletePendingReply(id: string): Promise<unknown>;
   };
   /** Registers a deployed contract under its ABI (and friendly name). */
   registerDeployed(address: string, abiId: string, registerAs: string | undefined): Promise<void>;
@@ -68,7 +73,7 @@ export class TransactionDispatcher {
       if (error instanceof TransactionNotMinedError) throw new RestError(500, RestErrorCode.NotMined, error.message, { cause: error });
       throw toRestError(error);
     }
-    const body = await this.finish(mined.receipt, sent.nonce, request, context);
+    const body = await this.finish(mined.receipt, sent.nonce, request, { ...context, ...(request.abiId ? { abiId: request.abiId } : {}) });
     return { status: body['status'] === '1' ? 200 : 500, body };
   }
 
@@ -94,6 +99,8 @@ export class TransactionDispatcher {
     try {
       await this.queue.publish(message);
     } catch (error) {
+      // Nothing was queued: the id must stay free for the client's retry.
+      if (options.ackType === 'receipt') await this.ports.replies.deletePendingReply(context.requestId).catch(() => undefined);
       throw new RestError(503, RestErrorCode.Unavailable, `The request could not be stored for asynchronous processing (JetStream): ${(error as Error).message}; nothing was sent, retry`, { cause: error });
     }
     return { status: 202, body: { sent: true, id: context.requestId } };
@@ -108,6 +115,16 @@ export class TransactionDispatcher {
       sent = await this.ports.send(request.tx, request.id);
     } catch (error) {
       const restError = toRestError(error, { from: request.tx.from });
+      if (restError.code === RestErrorCode.DuplicateRequestId) {
+        // The id belongs to an earlier request with another payload: its reply is that request's, not ours to overwrite.
+        this.log.warn({ id: request.id }, 'asynchronous request refused: its id was used for another payload; the first request keeps the reply');
+        return 'done';
+      }
+      if (restError.code === RestErrorCode.RequestInFlight && Date.now() - request.receivedAt < IN_FLIGHT_PATIENCE_MS) {
+        // A replica that died after allocating holds the id until nonce-service reaps its lease
+        // (NONCE_LEASE_MS, then one nonce per tracker round): wait for that, however many deliveries it takes.
+        return 'wait-in-flight';
+      }
       if (restError.status === 503 && !delivery.last) {
         this.log.warn({ id: request.id, attempt: delivery.attempt, err: restError.message }, 'asynchronous request not sent (a service is unavailable); it is delivered again');
         return 'retry';

@@ -131,6 +131,7 @@ export class ReceiptWaiter {
     } catch (error) {
       this.onRoundError(error as Error);
     }
+    if (this.closed) return; // close() rejected every waiter while the node answered
     if (receipt) {
       this.settle(id, (w) => w.resolve({ receipt: receipt as NodeReceipt, hash }));
       return;

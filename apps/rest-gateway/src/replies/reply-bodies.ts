@@ -92,8 +92,9 @@ export function errorReply(
 /**
  * The reply stored while an asynchronous transaction waits to be mined. ethconnect stores one only
  * with `acktype=receipt` (the request plus `pending: true`, FE receiptstore.go:109-115) and a
- * co-located bridge stamps `transactionHash` on it once sent; we store it for every accepted request,
- * so GET /replies/<id> never answers 404 for a request that was accepted (ethconnect ISS#176).
+ * co-located bridge stamps `transactionHash` on it once sent. We store it for every request once its
+ * transaction is sent (with the hash and nonce), and with `acktype=receipt` before the 202 as well,
+ * so a request that was accepted is visible while it waits to be mined (ethconnect ISS#176).
  */
 export function pendingReply(context: ReplyContext & { requestPayload: string }, extra: { transactionHash?: string; nonce?: number } = {}, now = Date.now()): Record<string, unknown> {
   return {

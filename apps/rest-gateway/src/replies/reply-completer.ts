@@ -32,35 +32,54 @@ export interface CompleterPorts {
 const MINED = new Set(['mined', 'confirmed', 'failed']);
 const NOT_MINED = new Set(['rejected', 'abandoned', 'replaced']);
 
+/** A pending reply this old is looked up on the node by its own hash too, whatever the ledger says. */
+export const LEDGER_LAG_MS = 10_000;
+
+async function firstReceipt(ports: CompleterPorts, hashes: string[]): Promise<NodeReceipt | null> {
+  const receipts = await Promise.all(hashes.map((h) => ports.receipt(h)));
+  return receipts.find((r) => r !== null) ?? null;
+}
+
 /**
- * Completes asynchronous replies: pending replies whose ledger transaction is mined get their
- * receipt, those the ledger gave up on an Error. It reads the reply store and the ledger, not memory,
- * so any replica completes any reply, also after the replica that sent it died; two replicas
- * completing one reply write the same receipt (saveReply never lets a pending reply overwrite a final one).
+ * Completes asynchronous replies: pending replies whose transaction is mined get their receipt,
+ * those that will never be mined an Error. It reads the reply store and the ledger, not memory, so
+ * any replica completes any reply, also after the replica that sent it died; two replicas completing
+ * one reply write the same receipt (saveReply never lets a pending reply overwrite a final one).
+ *
+ * The ledger says when to look (mined, or given up on), the node's receipt is the answer. The hashes
+ * asked for are the ledger's current one (a fee bump replaces it) and the one the reply recorded when
+ * it was sent: a replica killed between its broadcast and its `submitted` record leaves a ledger row
+ * without a hash whose transaction is mined all the same (apps/nonce-service/README.md "Hot path").
+ * Such a reply is found by its own hash once it is {@link LEDGER_LAG_MS} old; a row the ledger gave up
+ * on becomes an Error only when neither hash has a receipt.
  * Returns how many replies it completed.
  */
-export async function completePendingReplies(ports: CompleterPorts, limit = 500): Promise<number> {
+export async function completePendingReplies(ports: CompleterPorts, limit = 500, now = Date.now()): Promise<number> {
   const rows = await ports.pendingRepliesWithLedger(limit);
   let completed = 0;
   await Promise.all(
     rows.map(async ({ reply, ledger }) => {
       const meta = reply.body[PENDING_META] as PendingMeta | undefined;
       if (!ledger || !meta) return;
+      const sentHash = typeof reply.body['transactionHash'] === 'string' ? (reply.body['transactionHash'] as string) : undefined;
+      const hashes = [...new Set([ledger.hash, sentHash].filter((h): h is string => !!h))];
+      const finalInLedger = MINED.has(ledger.status) || NOT_MINED.has(ledger.status);
+      if (!finalInLedger && now - meta.receivedAt < LEDGER_LAG_MS) return;
+      if (hashes.length === 0) return;
       const where = { id: reply.id, transactionId: reply.transactionId, from: reply.from, to: reply.to };
-      if (NOT_MINED.has(ledger.status)) {
-        const body = errorReply(
-          { message: `transaction ${ledger.hash ?? ''} will not be mined: the ledger has it as ${ledger.status}`, code: RestErrorCode.NotMined },
-          { requestId: meta.requestId, receivedAt: meta.receivedAt, requestPayload: String(reply.body['requestPayload'] ?? '') },
-          ledger.hash ? { transactionHash: ledger.hash } : {},
-        );
-        await ports.saveReply({ ...where, pending: false, body });
+      const receipt = await firstReceipt(ports, hashes);
+      if (receipt) {
+        await ports.saveReply({ ...where, pending: false, body: await ports.finish(receipt, ledger.nonce, meta) });
         completed++;
         return;
       }
-      if (!MINED.has(ledger.status) || !ledger.hash) return;
-      const receipt = await ports.receipt(ledger.hash);
-      if (!receipt) return; // reorged away since: the ledger will say so
-      await ports.saveReply({ ...where, pending: false, body: await ports.finish(receipt, ledger.nonce, meta) });
+      if (!NOT_MINED.has(ledger.status)) return; // mined in the ledger but no receipt now: reorged away, the ledger will say
+      const body = errorReply(
+        { message: `transaction ${hashes.join(' / ')} will not be mined: the ledger has it as ${ledger.status}`, code: RestErrorCode.NotMined },
+        { requestId: meta.requestId, receivedAt: meta.receivedAt, requestPayload: String(reply.body['requestPayload'] ?? '') },
+        { transactionHash: hashes[0] },
+      );
+      await ports.saveReply({ ...where, pending: false, body });
       completed++;
     }),
   );
