@@ -3,7 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import { PinoNestLogger, redactUrl } from '@hsm-signer/logging';
 import { NatsBus } from '@hsm-signer/messaging';
 import { applyMigrations, createPrismaClient, RestStore, type PrismaClient } from '@hsm-signer/persistence';
-import { AccountDirectory, EthNodeClient, NodeChainMismatchError, TransactionSender } from '@hsm-signer/transactions';
+import { createSendPath, NodeChainMismatchError, type EthNodeClient } from '@hsm-signer/transactions';
 import type { Logger } from 'pino';
 import { RestGatewayModule } from './app.module';
 import { ContractInvoker } from './api/invoke';
@@ -48,19 +48,8 @@ export async function createRestGateway(config: RestGatewayConfig, logger: Logge
   try {
     prisma = createPrismaClient(config.databaseUrl, { poolSize: 8 });
     const store = new RestStore(prisma);
-    node = new EthNodeClient({ url: config.nodeUrl, timeoutMs: config.nodeTimeoutMs, maxBatch: config.nodeBatchMax });
-    const nodeClient = node;
-    const accounts = new AccountDirectory({ bus, maxAgeMs: config.accountsMaxAgeMs, logger });
-    const sender = new TransactionSender({
-      bus,
-      node,
-      accounts,
-      gasMultiplier: config.gasMultiplier,
-      feeCacheMs: config.feeCacheMs,
-      estimateBlock: config.estimateBlock,
-      expectedChainId: config.chainId || undefined,
-      logger,
-    });
+    const { node: nodeClient, accounts, sender } = createSendPath(config, bus, logger);
+    node = nodeClient;
     const receipt = (hash: string) => nodeClient.call<NodeReceipt | null>('eth_getTransactionReceipt', [hash]);
     waiter = new ReceiptWaiter({ ledgerStates: (ids) => store.ledgerStates(ids), receipt }, config.receiptPollMs, (error) =>
       logger.warn({ err: error.message }, 'a receipt round failed; retrying'),

@@ -2,7 +2,7 @@ import { NestFactory } from '@nestjs/core';
 import type { INestApplication } from '@nestjs/common';
 import { PinoNestLogger, redactUrl } from '@hsm-signer/logging';
 import { NatsBus } from '@hsm-signer/messaging';
-import { AccountDirectory, EthNodeClient, NodeChainMismatchError, TransactionSender } from '@hsm-signer/transactions';
+import { createSendPath, NodeChainMismatchError, type EthNodeClient } from '@hsm-signer/transactions';
 import type { Logger } from 'pino';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { RpcGatewayModule } from './app.module';
@@ -52,24 +52,11 @@ export async function createRpcGateway(config: RpcGatewayConfig, logger: Logger)
   const name = config.serviceName || `rpc-gateway-${process.pid}`;
   const bus = await NatsBus.connect({ servers: config.natsUrl, name, requestTimeoutMs: config.natsRequestTimeoutMs });
   try {
-    const node = new EthNodeClient({ url: config.nodeUrl, timeoutMs: config.nodeTimeoutMs, maxBatch: config.nodeBatchMax });
-    const accounts = new AccountDirectory({ bus, maxAgeMs: config.accountsMaxAgeMs, logger });
     // TEST ONLY, not a setting: HSM_TEST_PAUSE_BEFORE_SUBMIT_MS holds every send between signing and
     // broadcasting, so an e2e test can SIGKILL the gateway there (issue 3 acceptance). Never set it in production.
     const testPauseBeforeSubmitMs = Number(process.env['HSM_TEST_PAUSE_BEFORE_SUBMIT_MS'] ?? '') || undefined;
     const metrics = config.metricsEnabled ? new GatewayMetrics({ webSocketConnections: (): number => websocket.connections }) : undefined;
-    const sender = new TransactionSender({
-      bus,
-      node,
-      accounts,
-      gasMultiplier: config.gasMultiplier,
-      feeCacheMs: config.feeCacheMs,
-      estimateBlock: config.estimateBlock,
-      expectedChainId: config.chainId || undefined,
-      logger,
-      testPauseBeforeSubmitMs,
-      observer: metrics?.send,
-    });
+    const { node, accounts, sender } = createSendPath(config, bus, logger, { testPauseBeforeSubmitMs, observer: metrics?.send });
     const local = new LocalMethods(accounts, sender, new SigningMethods({ accounts, sender, bus }));
     // One handler class for HTTP and WebSocket; a WebSocket connection gets its own over a transport
     // that sends its subscriptions down its own node socket (ws/ws-session.ts).

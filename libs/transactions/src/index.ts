@@ -5,3 +5,4 @@ export * from './service-errors';
 export * from './transaction-sender';
 export * from './logger';
 export * from './payload-hash';
+export * from './send-path';

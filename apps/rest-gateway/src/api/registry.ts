@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { StoredAbi, StoredContract } from '@hsm-signer/persistence';
-import { buildSwagger, renderExerciser } from '../openapi';
+import { buildSwagger, renderExerciser, type SolidityDevdoc } from '../openapi';
 import { RestError, RestErrorCode } from '../errors';
 import type { ParamPrefixes } from '../http/special-params';
 import type { HttpAnswer } from '../dispatch/transaction-dispatcher';
@@ -41,6 +41,17 @@ export function contractInfo(contract: StoredContract, baseUrl: string): Record<
     openapi: `${baseUrl}/contracts/${pathName}?swagger`,
     registeredAs: contract.registeredAs ?? '',
   };
+}
+
+/** The stored devdoc (solc's JSON, as a string); anything unreadable counts as none. */
+function parseDevdoc(devdoc: string | null): SolidityDevdoc | undefined {
+  if (!devdoc) return undefined;
+  try {
+    const value: unknown = JSON.parse(devdoc);
+    return typeof value === 'object' && value !== null ? (value as SolidityDevdoc) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The un-prefixed flags of GET /abis/{id} and /contracts/{x} (FE smartcontractgw.go:600-662). */
@@ -130,7 +141,8 @@ export class Registry {
         abi: d.abi.abi,
         kind: d.kind,
         title: d.title,
-        description: d.abi.devdoc ?? undefined,
+        description: d.abi.description || undefined,
+        devdoc: parseDevdoc(d.abi.devdoc),
         host: base.host,
         basePath: `${base.pathname.replace(/\/+$/, '')}${d.basePath}`,
         schemes,

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { CreateAbiInput } from '@hsm-signer/persistence';
 import { isRecord, parseAbi, parseBytecode } from './abi-fields';
 import { unpackUploads } from './archives';
 import { checkDeclaredLength, readBody } from './body-limit';
@@ -7,18 +8,12 @@ import { readMultipart, type MultipartForm } from './multipart';
 import { UploadForm } from './upload-form';
 import { invalidUpload } from './upload-errors';
 
-/** What `POST /abis` stores: the ABI record behind `/abis/{id}`. */
-export interface AbiUpload {
-  name: string;
-  description: string;
-  abi: unknown[];
-  /** Creation bytecode `0x…`, or '' when only the ABI was given (not deployable). */
-  bytecode: string;
-  /** solc's devdoc as a JSON string, as ethconnect keeps it. */
-  devdoc: string | null;
-  compilerVersion: string | null;
-  deployable: boolean;
-}
+/**
+ * What `POST /abis` stores: the ABI record behind `/abis/{id}` (the store's own input shape):
+ * bytecode `0x…` or '' when only the ABI was given (not deployable); devdoc as solc's JSON string,
+ * as ethconnect keeps it.
+ */
+export type AbiUpload = Required<CreateAbiInput>;
 
 export type UploadResult =
   | { kind: 'abi'; upload: AbiUpload }

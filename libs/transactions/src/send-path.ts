@@ -1,0 +1,51 @@
+import type { NatsBus } from '@hsm-signer/messaging';
+import { AccountDirectory } from './account-directory';
+import { EthNodeClient } from './eth-node-client';
+import type { SendPathLogger } from './logger';
+import { TransactionSender, type SendObserver } from './transaction-sender';
+
+/** The settings both gateways read for the send path (libs/config common.ts sendPathSettings + nodeSettings). */
+export interface SendPathSettings {
+  nodeUrl: string;
+  nodeTimeoutMs: number;
+  nodeBatchMax: number;
+  accountsMaxAgeMs: number;
+  gasMultiplier: number;
+  feeCacheMs: number;
+  estimateBlock: 'latest' | 'pending';
+  /** 0 = take the node's. */
+  chainId: number;
+}
+
+export interface SendPath {
+  node: EthNodeClient;
+  accounts: AccountDirectory;
+  sender: TransactionSender;
+}
+
+/**
+ * The node client, account directory and sender, wired the same way for the rpc-gateway and the
+ * rest-gateway: one place decides what the send path is made of. The caller starts `accounts` and
+ * closes `node` (their lifetimes are the gateway's).
+ */
+export function createSendPath(
+  settings: SendPathSettings,
+  bus: NatsBus,
+  logger: SendPathLogger,
+  extra: { testPauseBeforeSubmitMs?: number; observer?: SendObserver } = {},
+): SendPath {
+  const node = new EthNodeClient({ url: settings.nodeUrl, timeoutMs: settings.nodeTimeoutMs, maxBatch: settings.nodeBatchMax });
+  const accounts = new AccountDirectory({ bus, maxAgeMs: settings.accountsMaxAgeMs, logger });
+  const sender = new TransactionSender({
+    bus,
+    node,
+    accounts,
+    gasMultiplier: settings.gasMultiplier,
+    feeCacheMs: settings.feeCacheMs,
+    estimateBlock: settings.estimateBlock,
+    expectedChainId: settings.chainId || undefined,
+    logger,
+    ...extra,
+  });
+  return { node, accounts, sender };
+}
