@@ -8,7 +8,7 @@ export function renderConfigTable(schemas: AppConfigSchema[]): string {
     for (const s of Object.values(schema.settings)) {
       const def = s.required ? '**required**' : s.default === undefined || s.default === '' ? '' : `\`${String(s.default)}\``;
       const desc = s.description + (s.secret ? ` Secret: may be given as a file path in \`${s.env}_FILE\`; never logged.` : '');
-      lines.push(`| \`${s.env}\` | ${s.type} | ${def} | ${desc.replace(/\|/g, '\\|')} |`);
+      lines.push(`| \`${s.env}\` | ${s.type.replace(/\|/g, '\\|')} | ${def} | ${desc.replace(/\|/g, '\\|')} |`);
     }
     lines.push('');
   }
