@@ -306,4 +306,28 @@ describe('rest-gateway: the ethconnect REST API end to end (real stack, plain HT
       expect(iface.parseTransaction({ data: tx.input })?.name).toBe('increment');
     }
   }, 240_000);
+
+  it('a replica SIGKILLed between the broadcast and its ledger record: the retry under the same kld-id finds that transaction and sends no second one', async () => {
+    const from = keys[3];
+    const start = await txCount(from);
+    const countBefore = BigInt(String(await countOf('counter')));
+    const paused = await stack().startService('rest-gateway', { HSM_TEST_PAUSE_AFTER_SUBMIT_MS: '120000' });
+    const id = `crash-after-broadcast-${Date.now()}`;
+    // Sync: processed by the replica it is sent to, which broadcasts and then holds before the record.
+    const doomed = postJson(`/contracts/counter/increment?kld-from=${from}&kld-id=${id}&kld-sync`, { by: 1 }, paused.url).catch((e: unknown) => e);
+    const deadline = Date.now() + 30_000;
+    while ((await txCount(from)) === start) {
+      if (Date.now() > deadline) throw new Error('the request was never broadcast');
+      await sleep(100);
+    }
+    await paused.kill();
+    // The client lost its connection (fetch's TypeError, from another realm under jest): it retries.
+    expect(((await doomed) as Error).message).toMatch(/fetch failed|terminated|closed/i);
+    const retry = await postJson(`/contracts/counter/increment?kld-from=${from}&kld-id=${id}&kld-sync`, { by: 1 }, rest2);
+    expect(retry.status).toBe(200);
+    expect(retry.body).toMatchObject({ status: '1', nonce: String(start) });
+    await sleep(2_000); // room for a second transaction, if one were sent
+    expect(await txCount(from)).toBe(start + 1);
+    expect(BigInt(String(await countOf('counter')))).toBe(countBefore + 1n);
+  }, 240_000);
 });

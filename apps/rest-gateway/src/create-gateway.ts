@@ -48,7 +48,13 @@ export async function createRestGateway(config: RestGatewayConfig, logger: Logge
   try {
     prisma = createPrismaClient(config.databaseUrl, { poolSize: 8 });
     const store = new RestStore(prisma);
-    const { node: nodeClient, accounts, sender } = createSendPath(config, bus, logger);
+    // TEST ONLY, not settings: the e2e tests SIGKILL a replica inside these pauses (before the
+    // broadcast, or between the broadcast and the ledger record). Never set them in production.
+    const pause = (name: string) => Number(process.env[name] ?? '') || undefined;
+    const { node: nodeClient, accounts, sender } = createSendPath(config, bus, logger, {
+      testPauseBeforeSubmitMs: pause('HSM_TEST_PAUSE_BEFORE_SUBMIT_MS'),
+      testPauseAfterSubmitMs: pause('HSM_TEST_PAUSE_AFTER_SUBMIT_MS'),
+    });
     node = nodeClient;
     const receipt = (hash: string) => nodeClient.call<NodeReceipt | null>('eth_getTransactionReceipt', [hash]);
     waiter = new ReceiptWaiter({ ledgerStates: (ids) => store.ledgerStates(ids), receipt }, config.receiptPollMs, (error) =>

@@ -74,8 +74,10 @@ describe('TransactionSender: nonce too low → reconcile and retry with a new no
     expect(result.nonce).toBe(2);
     expect(allocations.map((a) => a.nonce)).toEqual([0, 1, 2]);
     await sender.flush(); // the `submitted` record follows the answer in the background
-    expect(outcomes.map((o) => o.outcome)).toEqual(['rejected', 'rejected', 'submitted']);
-    expect(outcomes[0].error).toMatch(/nonce too low/i);
+    // With a request id every attempt records `signed` (hash + raw) before its broadcast.
+    expect(outcomes.map((o) => o.outcome)).toEqual(['signed', 'rejected', 'signed', 'rejected', 'signed', 'submitted']);
+    expect(outcomes.filter((o) => o.outcome === 'signed').every((o) => typeof o.hash === 'string' && typeof o.raw === 'string')).toBe(true);
+    expect(outcomes[1].error).toMatch(/nonce too low/i);
     // The same request id and payload hash on every allocation (the id is free again after a rejection).
     expect(new Set(allocations.map((a) => `${a.requestId}/${a.payloadHash}`)).size).toBe(1);
     expect(allocations[0].payloadHash).toBe(requestPayloadHash(parseTransactionRequest({ from, to: from, value: '0x1' })));

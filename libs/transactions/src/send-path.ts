@@ -32,7 +32,7 @@ export function createSendPath(
   settings: SendPathSettings,
   bus: NatsBus,
   logger: SendPathLogger,
-  extra: { testPauseBeforeSubmitMs?: number; observer?: SendObserver } = {},
+  extra: { testPauseBeforeSubmitMs?: number; testPauseAfterSubmitMs?: number; observer?: SendObserver } = {},
 ): SendPath {
   const node = new EthNodeClient({ url: settings.nodeUrl, timeoutMs: settings.nodeTimeoutMs, maxBatch: settings.nodeBatchMax });
   const accounts = new AccountDirectory({ bus, maxAgeMs: settings.accountsMaxAgeMs, logger });

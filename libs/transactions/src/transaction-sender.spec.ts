@@ -158,6 +158,18 @@ describe('TransactionSender and AccountDirectory (real anvil, private nats-serve
       expect(fixtures.outcomes.at(-1)).toEqual({ transactionId: result.transactionId, outcome: 'submitted', hash: result.hash, raw: fixtures.lastSigned!.raw });
     });
 
+    it('with a request id, `signed` (hash + raw) is recorded before the broadcast; without one, only `submitted` after it', async () => {
+      const plain = await sender.send({ from: wallet.address, to, value: '0x6' });
+      await sender.flush();
+      expect(fixtures.outcomes.filter((o) => o.transactionId === plain.transactionId).map((o) => o.outcome)).toEqual(['submitted']);
+
+      const withId = await sender.send({ from: wallet.address, to, value: '0x7' }, { requestId: `spec-signed-${Date.now()}` });
+      await sender.flush();
+      const recorded = fixtures.outcomes.filter((o) => o.transactionId === withId.transactionId);
+      expect(recorded.map((o) => o.outcome)).toEqual(['signed', 'submitted']);
+      expect(recorded[0]).toMatchObject({ hash: withId.hash, raw: fixtures.lastSigned!.raw });
+    });
+
     it('a revert on estimate fails before any nonce is allocated', async () => {
       const before = fixtures.allocations.length;
       await expect(sender.sendTransaction({ from: wallet.address, data: '0x63deadbeef6000526004601cfd' })).rejects.toBeInstanceOf(ExecutionRevertedError);

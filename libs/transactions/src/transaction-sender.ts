@@ -55,6 +55,8 @@ export interface TransactionSenderOptions {
   logger?: SendPathLogger;
   /** TEST ONLY (HSM_TEST_PAUSE_BEFORE_SUBMIT_MS): wait this long between signing and broadcasting, so a test can kill the process there. */
   testPauseBeforeSubmitMs?: number;
+  /** TEST ONLY (HSM_TEST_PAUSE_AFTER_SUBMIT_MS): wait this long after the node accepted the transaction, before recording it, so a test can kill the process between broadcast and record. */
+  testPauseAfterSubmitMs?: number;
   /** Told how long each stage of a send took (the gateways' metrics); this library knows nothing of Prometheus. */
   observer?: SendObserver;
 }
@@ -215,7 +217,12 @@ export class TransactionSender {
     // leaves nothing on chain (the lease expires, the hole is reused or filled), and a crash after
     // broadcast leaves a transaction whose nonce the chain floor and the "nonce too low" path below
     // reconcile. See apps/nonce-service/README.md "Hot path".
-    if (allocation.leaseMs !== undefined && performance.now() - allocatedAt > allocation.leaseMs / 2) {
+    // With a request id the record is always made: the id promises at most one transaction, and a
+    // retry after a crash between broadcast and `submitted` (a replica SIGKILLed, an async REST
+    // request redelivered) must find this hash in the ledger. Without it the reaper releases the
+    // consumed nonce as abandoned, the id becomes free, and the retry would send a second transaction.
+    const pastHalfLease = allocation.leaseMs !== undefined && performance.now() - allocatedAt > allocation.leaseMs / 2;
+    if (options.requestId !== undefined || pastHalfLease) {
       try {
         await this.options.bus.requestBatched(BatchRoutes.nonceRecordOutcome, { ...base, outcome: 'signed', hash: signed.hash, raw: signed.raw });
       } catch (error) {
@@ -252,6 +259,7 @@ export class TransactionSender {
     // The node has it: the client's answer does not wait for the ledger. Losing this record (crash)
     // costs nothing on chain: the reaper never frees a slot the node shows occupied, and a mined
     // nonce is released as consumed (apps/nonce-service/README.md "Hot path").
+    if (this.options.testPauseAfterSubmitMs) await new Promise((r) => setTimeout(r, this.options.testPauseAfterSubmitMs));
     this.recordInBackground({ ...base, outcome: 'submitted', hash: signed.hash, raw: signed.raw });
     this.logger.debug({ from: request.from, nonce: allocation.nonce, hash: signed.hash, type: unsigned.type }, 'transaction submitted');
     return { hash: signed.hash, nonce: allocation.nonce, transactionId: allocation.transactionId, duplicate: false, tx: unsigned };
