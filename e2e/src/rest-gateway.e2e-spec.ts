@@ -225,6 +225,9 @@ describe('rest-gateway: the ethconnect REST API end to end (real stack, plain HT
     // methodName + typed params declare no outputs: the raw return data
     const untyped = await postJson('/', { headers: { type: 'Query' }, to: counter, methodName: 'count', params: [] });
     expect(untyped.body).toEqual({ raw: expect.stringMatching(/^0x[0-9a-f]{64}$/) });
+    const privateTx = await postJson('/hook', { headers: { type: 'SendTransaction' }, from: keys[1], to: counter, method: increment, params: ['1'], privateFor: ['key'] });
+    expect(privateTx.status).toBe(400);
+    expect(privateTx.body).toMatchObject({ sent: false, error: expect.stringContaining('HSM10003') });
     const wrong = await postJson('/fasthook', { headers: {}, from: keys[1] });
     expect(wrong.status).toBe(400);
     expect(wrong.body['sent']).toBe(false);

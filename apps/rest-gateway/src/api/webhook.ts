@@ -99,6 +99,11 @@ export class WebhookApi {
     if (typeof type !== 'string' || type === '') throw invalid("Invalid message - missing 'headers.type'");
     const from = typeof message['from'] === 'string' ? message['from'] : undefined;
     if (!from && type !== 'Query') throw invalid("Invalid message - missing 'from'");
+    for (const field of ['privateFrom', 'privateFor', 'privacyGroupId']) {
+      if (message[field] !== undefined && message[field] !== null) {
+        throw new RestError(400, RestErrorCode.PrivacyNotSupported, `'${field}': private transactions (Tessera / Orion) are not supported by this gateway; nothing was sent`);
+      }
+    }
     const id = typeof headers['id'] === 'string' && headers['id'] !== '' ? headers['id'] : randomUUID();
     if (!/^[0-9a-zA-Z._:-]{1,200}$/.test(id)) throw invalid(`Invalid 'headers.id' '${id.slice(0, 50)}': letters, digits, '-', '_', '.' or ':'`);
     const context = { requestId: id, receivedAt, baseUrl: baseUrlOf(req, this.options.baseUrl), requestPayload: JSON.stringify(message) };
