@@ -8,9 +8,12 @@ class GatewayShutdown implements BeforeApplicationShutdown, OnApplicationShutdow
   constructor(@Inject(GATEWAY) private readonly gateway: GatewayContext) {}
   /** Before the HTTP server closes: it would wait for upgraded (WebSocket) connections forever. */
   async beforeApplicationShutdown(): Promise<void> {
+    this.gateway.logger.info('shutting down: draining HTTP and WebSocket connections');
+    this.gateway.drain?.begin();
     await this.gateway.websocket.close();
   }
   async onApplicationShutdown(): Promise<void> {
+    this.gateway.drain?.end();
     this.gateway.accounts.stop();
     // `submitted` records still in flight go out before the connection closes.
     await this.gateway.sender.flush();

@@ -2,7 +2,10 @@ import { NestFactory } from '@nestjs/core';
 import type { INestApplication } from '@nestjs/common';
 import { PinoNestLogger, redactUrl } from '@hsm-signer/logging';
 import { NatsBus } from '@hsm-signer/messaging';
-import { createSendPath, NodeChainMismatchError, type EthNodeClient } from '@hsm-signer/transactions';
+import { createSendPath, HttpDrain, NodeChainMismatchError, type EthNodeClient } from '@hsm-signer/transactions';
+
+/** At shutdown, how long requests in progress may take before their connections are cut. */
+const HTTP_DRAIN_GRACE_MS = 10_000;
 import type { Logger } from 'pino';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { RpcGatewayModule } from './app.module';
@@ -88,6 +91,7 @@ export async function createRpcGateway(config: RpcGatewayConfig, logger: Logger)
 
     const app = await NestFactory.create(RpcGatewayModule.register(context), { bodyParser: false, logger: new PinoNestLogger(logger) });
     routeJsonRpcPastExpress(app, gate);
+    context.drain = new HttpDrain(app.getHttpServer() as Server, HTTP_DRAIN_GRACE_MS);
     websocket.attach(app.getHttpServer() as Server);
     return { app, context };
   } catch (error) {

@@ -1,6 +1,6 @@
 import type { ConfigOf, rpcGatewayConfig } from '@hsm-signer/config';
 import type { NatsBus } from '@hsm-signer/messaging';
-import type { AccountDirectory, EthNodeClient, TransactionSender } from '@hsm-signer/transactions';
+import type { AccountDirectory, EthNodeClient, HttpDrain, TransactionSender } from '@hsm-signer/transactions';
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from './metrics';
 import type { JsonRpcHandler } from './rpc/json-rpc-handler';
@@ -19,6 +19,8 @@ export interface GatewayContext {
   /** JSON-RPC over WebSocket on the same port (closed first on shutdown). */
   websocket: WebSocketEndpoint;
   healthTimeoutMs: number;
+  /** Closes busy keep-alive connections at shutdown (set once the HTTP server exists). */
+  drain?: HttpDrain;
   logger: Logger;
   /** Prometheus metrics, served at GET /metrics; absent with METRICS_ENABLED=false. */
   metrics?: GatewayMetrics;

@@ -6,3 +6,4 @@ export * from './transaction-sender';
 export * from './logger';
 export * from './payload-hash';
 export * from './send-path';
+export * from './http-drain';
