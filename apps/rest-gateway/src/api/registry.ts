@@ -15,6 +15,9 @@ export interface RegistryStore {
   registerContract(input: { address: string; abiId: string; registeredAs?: string | null }): Promise<StoredContract>;
 }
 
+const ABI_CACHE_SIZE = 1_000;
+const CONTRACT_CACHE_MS = 5_000;
+
 /** ABIInfo (FE contractregistry/contractstore.go:94-104, research/rest-gateway.md §2.2). */
 export function abiInfo(abi: StoredAbi, baseUrl: string): Record<string, unknown> {
   return {
@@ -65,29 +68,58 @@ function flags(search: URLSearchParams) {
  * ABIs and contract instances: listings, info, raw ABI, generated Swagger and the API exerciser.
  */
 export class Registry {
+  /** ABIs never change once stored (a new upload gets a new id): kept, up to {@link ABI_CACHE_SIZE}. */
+  private readonly abis = new Map<string, StoredAbi>();
+  /** Contract lookups by address or name, for {@link CONTRACT_CACHE_MS} (another replica's re-registration shows after that). */
+  private readonly contracts = new Map<string, { contract: StoredContract; at: number }>();
+
   constructor(
     private readonly store: RegistryStore,
     private readonly options: { baseUrl: string; prefixes: ParamPrefixes },
   ) {}
 
+  /**
+   * An ABI by id. Every method call and transaction needs its ABI (with the bytecode) and its
+   * contract: two Postgres reads per request before these caches (rest-storm bench).
+   */
   async abiOrThrow(id: string): Promise<StoredAbi> {
+    const cached = this.abis.get(id);
+    if (cached) return cached;
     const abi = await this.store.getAbi(id);
+    if (abi) {
+      if (this.abis.size >= ABI_CACHE_SIZE) this.abis.delete(this.abis.keys().next().value as string);
+      this.abis.set(id, abi);
+    }
     if (!abi) throw new RestError(404, RestErrorCode.AbiNotFound, `No ABI with id '${id}' (GET /abis lists the uploaded ones)`);
     return abi;
   }
 
   /** A contract by address (any case, 0x optional) or friendly name, with its ABI. */
   async contractOrThrow(addressOrName: string): Promise<{ contract: StoredContract; abi: StoredAbi }> {
-    const contract = await this.store.getContract(addressOrName);
+    const contract = await this.cachedContract(addressOrName);
     if (!contract) {
       const looksLikeAddress = /^(0x)?[0-9a-fA-F]{40}$/.test(addressOrName);
       throw looksLikeAddress
         ? new RestError(404, RestErrorCode.ContractAddressNotFound, `No contract registered at address '${addressOrName}' (register it with POST /abis/<abi id>/${addressOrName})`)
         : new RestError(404, RestErrorCode.ContractNameNotFound, `No contract registered with the name '${addressOrName}' (GET /contracts lists them)`);
     }
-    const abi = await this.store.getAbi(contract.abiId);
-    if (!abi) throw new RestError(500, RestErrorCode.Internal, `Contract ${contract.address} names ABI ${contract.abiId}, which is gone`);
+    const abi = await this.abiOrThrow(contract.abiId).catch(() => {
+      throw new RestError(500, RestErrorCode.Internal, `Contract ${contract.address} names ABI ${contract.abiId}, which is gone`);
+    });
     return { contract, abi };
+  }
+
+  private async cachedContract(addressOrName: string): Promise<StoredContract | undefined> {
+    const key = /^(0x)?[0-9a-fA-F]{40}$/.test(addressOrName) ? `a:${addressOrName.replace(/^0x/i, '').toLowerCase()}` : `n:${addressOrName}`;
+    const now = Date.now();
+    const hit = this.contracts.get(key);
+    if (hit && now - hit.at < CONTRACT_CACHE_MS) return hit.contract;
+    const contract = await this.store.getContract(addressOrName);
+    if (contract) {
+      if (this.contracts.size >= ABI_CACHE_SIZE) this.contracts.delete(this.contracts.keys().next().value as string);
+      this.contracts.set(key, { contract, at: now });
+    } else this.contracts.delete(key);
+    return contract;
   }
 
   async listAbis(req: IncomingMessage): Promise<HttpAnswer> {
@@ -119,6 +151,7 @@ export class Registry {
     await this.abiOrThrow(abiId);
     try {
       const contract = await this.store.registerContract({ address, abiId, registeredAs: registerAs ?? null });
+      this.contracts.clear(); // this replica sees its own registration at once
       return { status: 201, body: contractInfo(contract, baseUrlOf(req, this.options.baseUrl)) };
     } catch (error) {
       if ((error as Error).name === 'ContractNameTakenError') {
