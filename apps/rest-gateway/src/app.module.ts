@@ -1,5 +1,6 @@
 import { Catch, Inject, Injectable, Module, NotFoundException, type ArgumentsHost, type DynamicModule, type ExceptionFilter, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { MetricsModule } from '@hsm-signer/metrics';
 import type { ServerResponse } from 'node:http';
 import { BUS, StatusController } from './status.controller';
 import { RestController } from './rest.controller';
@@ -32,6 +33,8 @@ export class RestGatewayModule {
   static register(context: RestContext, shutdown: () => Promise<void>): DynamicModule {
     return {
       module: RestGatewayModule,
+      // Disabled: no route, so GET /metrics is the REST 404 of NotFoundFilter.
+      imports: [MetricsModule.register(context.metrics?.registry)],
       controllers: [StatusController, RestController],
       providers: [
         { provide: BUS, useValue: context.bus },

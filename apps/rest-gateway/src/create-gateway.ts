@@ -2,9 +2,10 @@ import { NestFactory } from '@nestjs/core';
 import type { INestApplication } from '@nestjs/common';
 import { PinoNestLogger, redactUrl } from '@hsm-signer/logging';
 import { NatsBus } from '@hsm-signer/messaging';
-import { applyMigrations, createPrismaClient, RestStore, type PrismaClient } from '@hsm-signer/persistence';
+import { applyMigrations, createPrismaClient, RestStore, type PrismaClient, type SaveReplyInput } from '@hsm-signer/persistence';
 import { createSendPath, NodeChainMismatchError, type EthNodeClient } from '@hsm-signer/transactions';
 import type { Logger } from 'pino';
+import type { Server } from 'node:http';
 import { RestGatewayModule } from './app.module';
 import { ContractInvoker } from './api/invoke';
 import { Registry } from './api/registry';
@@ -16,6 +17,7 @@ import { ReceiptWaiter } from './replies/receipt-waiter';
 import type { NodeReceipt } from './replies/reply-bodies';
 import { completePendingReplies } from './replies/reply-completer';
 import { BackgroundTask } from './background-task';
+import { RestMetrics } from './metrics';
 import type { RestContext, RestGatewayConfig } from './rest-context';
 
 export type { RestGatewayConfig } from './rest-context';
@@ -48,12 +50,19 @@ export async function createRestGateway(config: RestGatewayConfig, logger: Logge
   try {
     prisma = createPrismaClient(config.databaseUrl, { poolSize: 8 });
     const store = new RestStore(prisma);
+    const metrics = config.metricsEnabled
+      ? new RestMetrics({ asyncProcessing: () => queue?.processing, syncWaiting: () => waiter?.size, pendingReplies: () => store.countPendingReplies() })
+      : undefined;
+    // Final replies are stored for asynchronous requests only: counting their writes counts those transactions.
+    const save = (input: SaveReplyInput) => store.saveReply(input);
+    const saveReply = metrics ? metrics.countAsync(save) : save;
     // TEST ONLY, not settings: the e2e tests SIGKILL a replica inside these pauses (before the
     // broadcast, or between the broadcast and the ledger record). Never set them in production.
     const pause = (name: string) => Number(process.env[name] ?? '') || undefined;
     const { node: nodeClient, accounts, sender } = createSendPath(config, bus, logger, {
       testPauseBeforeSubmitMs: pause('HSM_TEST_PAUSE_BEFORE_SUBMIT_MS'),
       testPauseAfterSubmitMs: pause('HSM_TEST_PAUSE_AFTER_SUBMIT_MS'),
+      observer: metrics?.send,
     });
     node = nodeClient;
     const receipt = (hash: string) => nodeClient.call<NodeReceipt | null>('eth_getTransactionReceipt', [hash]);
@@ -65,7 +74,7 @@ export async function createRestGateway(config: RestGatewayConfig, logger: Logge
     const dispatcher = new TransactionDispatcher(
       {
         send: (tx, requestId) => sender.send(tx, { requestId }),
-        replies: store,
+        replies: { createPendingReply: (input) => store.createPendingReply(input), saveReply, deletePendingReply: (id) => store.deletePendingReply(id) },
         registerDeployed: async (address, abiId, registerAs) => {
           await store.registerContract({ address, abiId, registeredAs: registerAs ?? null });
         },
@@ -75,19 +84,20 @@ export async function createRestGateway(config: RestGatewayConfig, logger: Logge
       config.syncTimeoutMs,
       logger,
     );
-    queue = new AsyncRequestQueue(bus.connection, { stream: config.asyncStream, concurrency: config.asyncConcurrency, maxDeliveries: config.asyncMaxDeliveries, logger }, (request, delivery) =>
+    queue = new AsyncRequestQueue(bus.connection, { stream: config.asyncStream, concurrency: config.asyncConcurrency, maxDeliveries: config.asyncMaxDeliveries, logger, onDelivery: metrics?.delivered }, (request, delivery) =>
       dispatcher.processAsync(request, delivery),
     );
     const started = queue;
     publish = (request) => started.publish(request);
 
     const nodeCall = <T>(method: string, params: unknown[]) => nodeClient.call<T>(method, params);
+    const sending = metrics ? metrics.countSync(dispatcher) : dispatcher;
     const context: RestContext = {
       config,
       bus,
       store,
       registry: new Registry(store, { baseUrl: config.baseUrl, prefixes }),
-      invoker: new ContractInvoker({ nodeCall, dispatcher }, { bodyLimitBytes: config.bodyLimitBytes, baseUrl: config.baseUrl, prefixes }),
+      invoker: new ContractInvoker({ nodeCall, dispatcher: sending }, { bodyLimitBytes: config.bodyLimitBytes, baseUrl: config.baseUrl, prefixes }),
       replies: new RepliesApi(store, config.repliesQueryLimit),
       webhook: new WebhookApi(
         {
@@ -99,6 +109,7 @@ export async function createRestGateway(config: RestGatewayConfig, logger: Logge
       ),
       prefixes,
       logger,
+      metrics,
     };
 
     try {
@@ -111,8 +122,10 @@ export async function createRestGateway(config: RestGatewayConfig, logger: Logge
     accounts.start();
     await queue.start();
     tasks.push(
-      new BackgroundTask('reply completion', Math.max(config.receiptPollMs, 500), logger, () =>
-        completePendingReplies({ pendingRepliesWithLedger: (limit) => store.pendingRepliesWithLedger(limit), saveReply: (input) => store.saveReply(input), receipt, finish: (r, nonce, meta) => dispatcher.finishPending(r, nonce, meta) }),
+      new BackgroundTask('reply completion', Math.max(config.receiptPollMs, 500), logger, async () =>
+        metrics?.repliesCompleted(
+          await completePendingReplies({ pendingRepliesWithLedger: (limit) => store.pendingRepliesWithLedger(limit), saveReply, receipt, finish: (r, nonce, meta) => dispatcher.finishPending(r, nonce, meta) }),
+        ),
       ),
     );
     if (config.repliesRetentionDays > 0) {
@@ -131,6 +144,8 @@ export async function createRestGateway(config: RestGatewayConfig, logger: Logge
       await bus.close();
     };
     const app = await NestFactory.create(RestGatewayModule.register(context, shutdown), { bodyParser: false, logger: new PinoNestLogger(logger) });
+    // Before Express: every request is counted, the 404s of unknown routes and GET /metrics too.
+    if (metrics) (app.getHttpServer() as Server).prependListener('request', metrics.track);
     return { app, bus, context };
   } catch (error) {
     await queue?.stop().catch(() => undefined);

@@ -7,6 +7,7 @@ import type { Registry } from './api/registry';
 import type { RepliesApi } from './api/replies';
 import type { WebhookApi } from './api/webhook';
 import type { ParamPrefixes } from './http/special-params';
+import type { RestMetrics } from './metrics';
 
 export type RestGatewayConfig = ConfigOf<(typeof restGatewayConfig)['settings']>;
 
@@ -21,6 +22,8 @@ export interface RestContext {
   webhook: WebhookApi;
   prefixes: ParamPrefixes;
   logger: Logger;
+  /** Absent with METRICS_ENABLED=false (no GET /metrics then). */
+  metrics?: RestMetrics;
 }
 
 export const REST_CONTEXT = Symbol('RestContext');

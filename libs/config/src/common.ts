@@ -40,7 +40,7 @@ export const metricsSetting = {
   metricsEnabled: bool({
     env: 'METRICS_ENABLED',
     default: true,
-    description: 'Serve Prometheus metrics at GET /metrics on the service\'s HTTP port (the rpc-gateway: its JSON-RPC port; the others: their health port). See docs/metrics.md.',
+    description: 'Serve Prometheus metrics at GET /metrics on the service\'s HTTP port (the rpc-gateway: its JSON-RPC port; the rest-gateway: its REST port; the others: their health port). See docs/metrics.md.',
   }),
 };
 

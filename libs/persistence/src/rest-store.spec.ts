@@ -314,6 +314,18 @@ describe('RestStore (real Postgres, two stores as two gateway replicas)', () => 
       expect((await store.getReply('d-final'))?.body).toEqual({ status: '1' });
     });
 
+    it('counts the pending replies (the gauge): a pending create or save adds one, a final save of it removes it, final replies never count', async () => {
+      const before = await store.countPendingReplies();
+      await store.createPendingReply({ id: 'c-ack', body: { pending: true } });
+      await store.saveReply({ id: 'c-sent', body: { pending: true }, pending: true, transactionId: '00000000-0000-4000-8000-0000000000c1' });
+      await store.saveReply({ id: 'c-final', body: { status: '1' }, pending: false });
+      expect(await stores[1].countPendingReplies()).toBe(before + 2);
+      await store.saveReply({ id: 'c-sent', body: { status: '1' }, pending: false });
+      expect(await store.countPendingReplies()).toBe(before + 1);
+      expect(await store.deletePendingReply('c-ack')).toBe(true);
+      expect(await store.countPendingReplies()).toBe(before);
+    });
+
     it('deletes replies received before a moment (retention)', async () => {
       await store.saveReply({ id: 'r-old', body: {}, pending: false });
       await store.createPendingReply({ id: 'r-old-pending', body: {} });

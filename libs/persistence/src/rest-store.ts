@@ -392,6 +392,15 @@ WHERE t.id = ANY(${wanted}::uuid[])`;
     return count === 1;
   }
 
+  /**
+   * How many replies are still pending (acktype=receipt ones not yet sent, and sent ones not yet
+   * mined), for the gateway's gauge: a count over the (pending, received_at) index, small unless
+   * the chain or the completion stalls.
+   */
+  async countPendingReplies(): Promise<number> {
+    return this.prisma.restReply.count({ where: { pending: true } });
+  }
+
   /** Retention: deletes the replies received before `date` (pending ones too); returns how many. */
   async deleteRepliesBefore(date: Date): Promise<number> {
     const { count } = await this.prisma.restReply.deleteMany({ where: { receivedAt: { lt: date } } });

@@ -8,6 +8,9 @@ import { AckPolicy, JSONCodec, nanos, RetentionPolicy, StorageType, type Consume
  */
 export type AsyncOutcome = 'done' | 'retry' | 'wait-in-flight';
 
+/** How a delivery ended, for metrics: the handler's outcome, `error` (it threw; delivered again) or `dropped` (unreadable). */
+export type AsyncDeliveryOutcome = AsyncOutcome | 'error' | 'dropped';
+
 export interface AsyncQueueOptions {
   stream: string;
   /** Requests this replica processes at once. */
@@ -15,6 +18,8 @@ export interface AsyncQueueOptions {
   /** Deliveries before the handler is told it is the last one (REST_ASYNC_MAX_DELIVERIES). */
   maxDeliveries: number;
   logger: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  /** Told how each delivery ended (the gateway's metrics). */
+  onDelivery?: (outcome: AsyncDeliveryOutcome) => void;
 }
 
 export interface AsyncDelivery {
@@ -149,6 +154,7 @@ export class AsyncRequestQueue {
       this.options.logger.error({ err: (error as Error).message, seq: msg.seq }, 'dropping an unreadable asynchronous request');
       // A bare +TERM: nats-server 2.9 does not recognise +TERM with a reason and would redeliver it.
       msg.term();
+      this.options.onDelivery?.('dropped');
       return;
     }
     const attempt = msg.info.deliveryCount;
@@ -159,9 +165,11 @@ export class AsyncRequestQueue {
       if (outcome === 'wait-in-flight') msg.nak(IN_FLIGHT_POLL_MS);
       else if (outcome === 'retry' && !last) msg.nak(retryDelayMs(attempt));
       else msg.ack();
+      this.options.onDelivery?.(outcome);
     } catch (error) {
       this.options.logger.error({ err: (error as Error).message, id: request.id }, 'processing an asynchronous request failed; it is delivered again');
       msg.nak(retryDelayMs(attempt));
+      this.options.onDelivery?.('error');
     } finally {
       clearInterval(heartbeat);
     }

@@ -1,4 +1,4 @@
-import { commonSettings, databaseSetting, nodeSettings, sendPathSettings } from '../common';
+import { commonSettings, databaseSetting, metricsSetting, nodeSettings, sendPathSettings } from '../common';
 import { defineConfig, int, str, url, type Setting } from '../setting';
 
 /** A prefix for the special parameters (`<short>-from`, header `x-<long>-from`): letters and digits only. */
@@ -19,6 +19,7 @@ export const restGatewayConfig = defineConfig('rest-gateway', {
   ...nodeSettings,
   ...databaseSetting,
   ...sendPathSettings,
+  ...metricsSetting,
   host: str({ env: 'REST_HOST', default: '0.0.0.0', description: 'Interface the REST API listens on.' }),
   port: int({ env: 'REST_PORT', default: 8080, min: 0, max: 65535, description: 'Port of the REST API.' }),
   baseUrl: url({
