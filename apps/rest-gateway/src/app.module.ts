@@ -1,4 +1,4 @@
-import { Catch, Inject, Injectable, Module, NotFoundException, type ArgumentsHost, type DynamicModule, type ExceptionFilter, type OnApplicationShutdown } from '@nestjs/common';
+import { Catch, Inject, Injectable, Module, NotFoundException, type ArgumentsHost, type DynamicModule, type ExceptionFilter, type OnApplicationShutdown, type BeforeApplicationShutdown } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { MetricsModule } from '@hsm-signer/metrics';
 import type { ServerResponse } from 'node:http';
@@ -10,11 +10,20 @@ import { sendJson } from './api/respond';
 
 const SHUTDOWN = Symbol('shutdown');
 
+/** `before`: ahead of the HTTP server's close (start draining its connections); `after`: once it is closed. */
+export interface GatewayShutdown {
+  before(): void;
+  after(): Promise<void>;
+}
+
 @Injectable()
-class Shutdown implements OnApplicationShutdown {
-  constructor(@Inject(SHUTDOWN) private readonly close: () => Promise<void>) {}
+class Shutdown implements BeforeApplicationShutdown, OnApplicationShutdown {
+  constructor(@Inject(SHUTDOWN) private readonly steps: GatewayShutdown) {}
+  beforeApplicationShutdown(): void {
+    this.steps.before();
+  }
   async onApplicationShutdown(): Promise<void> {
-    await this.close();
+    await this.steps.after();
   }
 }
 
@@ -30,7 +39,7 @@ class NotFoundFilter implements ExceptionFilter {
 
 @Module({})
 export class RestGatewayModule {
-  static register(context: RestContext, shutdown: () => Promise<void>): DynamicModule {
+  static register(context: RestContext, shutdown: GatewayShutdown): DynamicModule {
     return {
       module: RestGatewayModule,
       // Disabled: no route, so GET /metrics is the REST 404 of NotFoundFilter.

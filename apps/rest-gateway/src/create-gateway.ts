@@ -3,7 +3,10 @@ import type { INestApplication } from '@nestjs/common';
 import { PinoNestLogger, redactUrl } from '@hsm-signer/logging';
 import { NatsBus } from '@hsm-signer/messaging';
 import { applyMigrations, createPrismaClient, RestStore, type PrismaClient, type SaveReplyInput } from '@hsm-signer/persistence';
-import { createSendPath, NodeChainMismatchError, type EthNodeClient } from '@hsm-signer/transactions';
+import { createSendPath, HttpDrain, NodeChainMismatchError, type EthNodeClient } from '@hsm-signer/transactions';
+
+/** At shutdown, how long requests in progress (a sync send waiting for its receipt) may take before their connections are cut. */
+const HTTP_DRAIN_GRACE_MS = 10_000;
 import type { Logger } from 'pino';
 import type { Server } from 'node:http';
 import { RestGatewayModule } from './app.module';
@@ -133,7 +136,18 @@ export async function createRestGateway(config: RestGatewayConfig, logger: Logge
     }
     for (const task of tasks) task.start();
 
-    const shutdown = async () => {
+    const http: { drain?: HttpDrain } = {};
+    const shutdown = {
+      before: () => {
+        logger.info('shutting down: draining HTTP connections, then the asynchronous requests in progress');
+        http.drain?.begin();
+      },
+      after: async () => {
+        http.drain?.end();
+        await afterHttpClosed();
+      },
+    };
+    const afterHttpClosed = async () => {
       await queue?.stop();
       for (const task of tasks) await task.stop();
       waiter?.close();
@@ -146,6 +160,7 @@ export async function createRestGateway(config: RestGatewayConfig, logger: Logge
     const app = await NestFactory.create(RestGatewayModule.register(context, shutdown), { bodyParser: false, logger: new PinoNestLogger(logger) });
     // Before Express: every request is counted, the 404s of unknown routes and GET /metrics too.
     if (metrics) (app.getHttpServer() as Server).prependListener('request', metrics.track);
+    http.drain = new HttpDrain(app.getHttpServer() as Server, HTTP_DRAIN_GRACE_MS);
     return { app, bus, context };
   } catch (error) {
     await queue?.stop().catch(() => undefined);

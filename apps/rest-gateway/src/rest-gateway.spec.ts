@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
+import { Agent, request } from 'node:http';
 import { loadConfig, restGatewayConfig } from '@hsm-signer/config';
 import { createLogger } from '@hsm-signer/logging';
 import { createTestDatabase, startNatsServer, type NatsServer, type TestDatabase } from '@hsm-signer/testing';
@@ -56,6 +57,31 @@ describe('rest-gateway (in-process, private nats-server with JetStream, real Pos
     } finally {
       await app.close();
     }
+  });
+
+  it('closes within seconds while clients keep their keep-alive connections busy', async () => {
+    const { app } = await createRestGateway(loadConfig(restGatewayConfig, env()), createLogger('rest-gateway-test', 'silent'));
+    await app.listen(0, '127.0.0.1');
+    const { port } = app.getHttpServer().address() as AddressInfo;
+    const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+    let running = true;
+    const get = () =>
+      new Promise<void>((resolve) => {
+        const req = request({ host: '127.0.0.1', port, path: '/abis', agent }, (res) => res.resume().on('end', () => resolve()));
+        req.on('error', () => setTimeout(resolve, 20));
+        req.end();
+      });
+    const clients = Promise.all(Array.from({ length: 4 }, async () => {
+      while (running) await get();
+    }));
+    await new Promise((r) => setTimeout(r, 300));
+    const started = Date.now();
+    await app.close();
+    const took = Date.now() - started;
+    running = false;
+    await clients;
+    agent.destroy();
+    expect(took).toBeLessThan(5_000);
   });
 
   it('refuses to start without NATS, with an error instead of a hang', async () => {
