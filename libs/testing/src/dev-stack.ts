@@ -127,7 +127,7 @@ export function formatBanner(b: BannerInput): string {
     '',
     READY_LINE,
     `  JSON-RPC    ${b.rpcUrl}   rpc-gateway: point ethers / viem / web3.js / cast here`,
-    `  REST        ${b.restUrl}   rest-gateway (GET /status)`,
+    `  REST        ${b.restUrl}   rest-gateway: ethconnect-compatible REST API (POST /abis, /contracts/<name>/<method>, docs/rest-api.md)`,
     `  dev chain   ${b.anvilUrl}   anvil, chain id ${b.chainId}`,
     `  NATS        ${withoutCredentials(b.natsUrl)}`,
     `  Postgres    database ${db.pathname.slice(1)} on ${db.hostname}:${db.port || 5432}`,
