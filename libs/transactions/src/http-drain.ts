@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 
 /**
  * Lets a gateway's HTTP server finish at shutdown while clients keep their connections busy.
@@ -11,13 +11,20 @@ import type { Server } from 'node:http';
 export class HttpDrain {
   private draining = false;
   private timers: NodeJS.Timeout[] = [];
+  /** Responses not finished yet: the ones in progress when draining begins are told to close too. */
+  private readonly open = new Set<ServerResponse>();
 
   constructor(
     private readonly server: Server,
     private readonly graceMs: number,
   ) {
-    server.prependListener('request', (_req, res) => {
-      if (this.draining && !res.headersSent) res.setHeader('connection', 'close');
+    server.prependListener('request', (_req, res: ServerResponse) => {
+      if (this.draining) {
+        res.setHeader('connection', 'close');
+        return;
+      }
+      this.open.add(res);
+      res.once('close', () => this.open.delete(res));
     });
   }
 
@@ -29,6 +36,8 @@ export class HttpDrain {
   begin(): void {
     if (this.draining) return;
     this.draining = true;
+    for (const res of this.open) if (!res.headersSent) res.setHeader('connection', 'close');
+    this.open.clear();
     this.server.closeIdleConnections();
     const sweep = setInterval(() => this.server.closeIdleConnections(), 100);
     const cut = setTimeout(() => {
