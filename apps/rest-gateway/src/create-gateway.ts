@@ -3,7 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import { PinoNestLogger, redactUrl } from '@hsm-signer/logging';
 import { NatsBus } from '@hsm-signer/messaging';
 import { applyMigrations, createPrismaClient, RestStore, type PrismaClient, type SaveReplyInput } from '@hsm-signer/persistence';
-import { createSendPath, HttpDrain, NodeChainMismatchError, type EthNodeClient } from '@hsm-signer/transactions';
+import { createSendPath, HttpDrain, startSendPath, type EthNodeClient } from '@hsm-signer/transactions';
 
 /** At shutdown, how long requests in progress (a sync send waiting for its receipt) may take before their connections are cut. */
 const HTTP_DRAIN_GRACE_MS = 10_000;
@@ -115,14 +115,7 @@ export async function createRestGateway(config: RestGatewayConfig, logger: Logge
       metrics,
     };
 
-    try {
-      const chainId = await sender.chainId();
-      logger.info({ chainId, node: redactUrl(config.nodeUrl) }, 'connected to the Ethereum node');
-    } catch (error) {
-      if (error instanceof NodeChainMismatchError) throw error;
-      logger.warn({ node: redactUrl(config.nodeUrl), err: (error as Error).message }, 'the Ethereum node is not reachable yet');
-    }
-    accounts.start();
+    await startSendPath({ node: nodeClient, accounts, sender }, logger, redactUrl(config.nodeUrl));
     await queue.start();
     tasks.push(
       new BackgroundTask('reply completion', Math.max(config.receiptPollMs, 500), logger, async () =>

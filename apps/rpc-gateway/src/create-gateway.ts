@@ -2,7 +2,7 @@ import { NestFactory } from '@nestjs/core';
 import type { INestApplication } from '@nestjs/common';
 import { PinoNestLogger, redactUrl } from '@hsm-signer/logging';
 import { NatsBus } from '@hsm-signer/messaging';
-import { createSendPath, HttpDrain, NodeChainMismatchError, type EthNodeClient } from '@hsm-signer/transactions';
+import { createSendPath, HttpDrain, startSendPath, type EthNodeClient } from '@hsm-signer/transactions';
 
 /** At shutdown, how long requests in progress may take before their connections are cut. */
 const HTTP_DRAIN_GRACE_MS = 10_000;
@@ -80,14 +80,7 @@ export async function createRpcGateway(config: RpcGatewayConfig, logger: Logger)
     });
     const context: GatewayContext = { config, bus, node, accounts, sender, handler, websocket, healthTimeoutMs: Math.min(2_000, config.nodeTimeoutMs), logger, metrics };
 
-    try {
-      const chainId = await sender.chainId();
-      logger.info({ chainId, node: redactUrl(config.nodeUrl) }, 'connected to the Ethereum node');
-    } catch (error) {
-      if (error instanceof NodeChainMismatchError) throw error;
-      logger.warn({ node: redactUrl(config.nodeUrl), err: (error as Error).message }, 'the Ethereum node is not reachable yet');
-    }
-    accounts.start();
+    await startSendPath({ node, accounts, sender }, logger, redactUrl(config.nodeUrl));
 
     const app = await NestFactory.create(RpcGatewayModule.register(context), { bodyParser: false, logger: new PinoNestLogger(logger) });
     routeJsonRpcPastExpress(app, gate);

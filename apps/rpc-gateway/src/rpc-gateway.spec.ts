@@ -293,7 +293,7 @@ describe('rpc-gateway (in-process, real anvil + private nats-server, service FIX
       const receipt = JSON.parse(stdout) as { status: string; from: string };
       expect(receipt.status).toBe('0x1');
       expect(receipt.from).toBe(alice.address.toLowerCase());
-    });
+    }, 60_000); // cast starts a process and polls for the receipt: well over jest's 5 s default on a loaded machine
   });
 
   describe('pass-through: byte for byte what the node answers', () => {

@@ -2,7 +2,7 @@ import type { NatsBus } from '@hsm-signer/messaging';
 import { AccountDirectory } from './account-directory';
 import { EthNodeClient } from './eth-node-client';
 import type { SendPathLogger } from './logger';
-import { TransactionSender, type SendObserver } from './transaction-sender';
+import { NodeChainMismatchError, TransactionSender, type SendObserver } from './transaction-sender';
 
 /** The settings both gateways read for the send path (libs/config common.ts sendPathSettings + nodeSettings). */
 export interface SendPathSettings {
@@ -48,4 +48,21 @@ export function createSendPath(
     ...extra,
   });
   return { node, accounts, sender };
+}
+
+/**
+ * Start-up of a gateway's send path: the node's chain is checked (CHAIN_ID set and the node on
+ * another chain → thrown: nothing may be signed for it; the node down → only a warning, the check
+ * repeats on the first send) and the account directory starts following key-discovery.
+ * `nodeLabel` is the node URL without credentials, for the log.
+ */
+export async function startSendPath(path: SendPath, logger: SendPathLogger & { info(obj: object, msg: string): void }, nodeLabel: string): Promise<void> {
+  try {
+    const chainId = await path.sender.chainId();
+    logger.info({ chainId, node: nodeLabel }, 'connected to the Ethereum node');
+  } catch (error) {
+    if (error instanceof NodeChainMismatchError) throw error;
+    logger.warn({ node: nodeLabel, err: (error as Error).message }, 'the Ethereum node is not reachable yet');
+  }
+  path.accounts.start();
 }
