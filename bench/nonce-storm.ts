@@ -18,28 +18,23 @@
  *
  * Every loop is bounded in count and time; every address is loopback. See bench/README.md.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { getAddress, keccak256, toBeHex, Wallet } from 'ethers';
+import { getAddress, keccak256, Wallet } from 'ethers';
 import { Client } from 'pg';
 import { Routes } from '@hsm-signer/contracts';
 import { NatsBus } from '@hsm-signer/messaging';
 import { ANVIL_DEV_ADDRESS, createTestDatabase, startStack, type Stack } from '@hsm-signer/testing';
+import { commonDefaults, commonFlag, countByAccount, cpuDiff, cpuSnapshot, cpuTableLines, distBuiltText, errorsText, errorText, ETH_1000, findNatsPid, gitText, intFlag as num, loadText, log, nonceUse, percentile, pipeTable, readBack, rpc, rpcBatch, sleep, topErrors, transactionCounts, uptimeText, walkFlags, workerPool, type CommonOptions, type ErrorGroup } from './support';
 
 // ---------------------------------------------------------------------------------------------
 // Options
 
-interface Options {
-  total: number; // legs 1–3
-  total4: number; // leg 4, spread over `accounts`
+interface Options extends CommonOptions {
   accounts: number;
-  concurrency: number;
   c1: number; // requests per concurrency-1 run
   rawAccounts: number;
-  legs: Set<string>;
-  legTimeoutMs: number;
   mineTimeoutMs: number;
   withGas: boolean;
   /** The run's database with synchronous_commit = off (ALTER DATABASE): what the commit flush costs. */
@@ -48,20 +43,12 @@ interface Options {
   nonceReplicas: number;
   signerReplicas: number;
   profileDir?: string;
-  dataDir: string;
-  logLevel?: string;
-  discoveryPollMs: number;
-  idleMs: number;
-  /** Sends at the legs' concurrency before anything is measured (JIT, heap, pools). */
-  warmup: number;
 }
 
 function parseOptions(argv: string[]): Options {
   const o: Options = {
-    total: 2000,
-    total4: 2000,
+    ...commonDefaults(),
     accounts: 100,
-    concurrency: 64,
     c1: 200,
     rawAccounts: 8,
     legs: new Set(['1', '2', '3', '4', 'c1']),
@@ -73,106 +60,24 @@ function parseOptions(argv: string[]): Options {
     nonceReplicas: 1,
     signerReplicas: 1,
     dataDir: join(tmpdir(), 'hsm-signer-bench'),
-    discoveryPollMs: 5_000, // key-discovery's own default (the test stack's 500 ms re-lists 100 keys twice a second)
-    idleMs: 5_000,
     warmup: 1_000,
   };
-  const num = (flag: string, v: string | undefined, min: number, max: number) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${flag} wants an integer in [${min}, ${max}], got ${v}`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = () => argv[++i];
+  walkFlags(argv, 'flags: --total N --total4 N --accounts N --concurrency C --c1 N --raw-accounts N --legs 1,2,3,4,c1 --leg-timeout s --mine-timeout s --with-gas --pg-async-commit --gateways N --nonce-replicas N --signer-replicas N --profile DIR --data-dir DIR --log-level L --discovery-poll-ms MS --idle s --warmup N', (flag, value) => {
     switch (flag) {
-      case '--total': o.total = num(flag, value(), 1, 100_000); break;
-      case '--total4': o.total4 = num(flag, value(), 1, 100_000); break;
-      case '--accounts': o.accounts = num(flag, value(), 1, 500); break;
-      case '--concurrency': o.concurrency = num(flag, value(), 1, 1024); break;
-      case '--c1': o.c1 = num(flag, value(), 0, 10_000); break;
-      case '--raw-accounts': o.rawAccounts = num(flag, value(), 1, 1000); break;
-      case '--legs': o.legs = new Set(value().split(',').map((s) => s.trim())); break;
-      case '--leg-timeout': o.legTimeoutMs = num(flag, value(), 1, 3600) * 1000; break;
-      case '--mine-timeout': o.mineTimeoutMs = num(flag, value(), 1, 3600) * 1000; break;
-      case '--with-gas': o.withGas = true; break;
-      case '--pg-async-commit': o.pgAsyncCommit = true; break;
-      case '--gateways': o.gateways = num(flag, value(), 1, 8); break;
-      case '--nonce-replicas': o.nonceReplicas = num(flag, value(), 1, 8); break;
-      case '--signer-replicas': o.signerReplicas = num(flag, value(), 1, 8); break;
-      case '--profile': o.profileDir = resolve(value()); break;
-      case '--data-dir': o.dataDir = resolve(value()); break;
-      case '--log-level': o.logLevel = value(); break;
-      case '--discovery-poll-ms': o.discoveryPollMs = num(flag, value(), 200, 3_600_000); break;
-      case '--idle': o.idleMs = num(flag, value(), 0, 600) * 1000; break;
-      case '--warmup': o.warmup = num(flag, value(), 0, 100_000); break;
-      case '--help':
-        console.log('flags: --total N --total4 N --accounts N --concurrency C --c1 N --raw-accounts N --legs 1,2,3,4,c1 --leg-timeout s --mine-timeout s --with-gas --pg-async-commit --gateways N --nonce-replicas N --signer-replicas N --profile DIR --data-dir DIR --log-level L --discovery-poll-ms MS --idle s --warmup N');
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`unknown flag ${flag} (--help)`);
+      case '--accounts': o.accounts = num(flag, value(), 1, 500); return true;
+      case '--c1': o.c1 = num(flag, value(), 0, 10_000); return true;
+      case '--raw-accounts': o.rawAccounts = num(flag, value(), 1, 1000); return true;
+      case '--mine-timeout': o.mineTimeoutMs = num(flag, value(), 1, 3600) * 1000; return true;
+      case '--with-gas': o.withGas = true; return true;
+      case '--pg-async-commit': o.pgAsyncCommit = true; return true;
+      case '--gateways': o.gateways = num(flag, value(), 1, 8); return true;
+      case '--nonce-replicas': o.nonceReplicas = num(flag, value(), 1, 8); return true;
+      case '--signer-replicas': o.signerReplicas = num(flag, value(), 1, 8); return true;
+      case '--profile': o.profileDir = resolve(value()); return true;
+      default: return commonFlag(o, flag, value);
     }
-  }
-  return o;
-}
-
-// ---------------------------------------------------------------------------------------------
-// JSON-RPC over plain fetch. Node's global fetch runs on undici's global Agent, which keeps
-// connections alive and opens as many per origin as there are requests in flight.
-
-const LOOPBACK = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d+/;
-let rpcId = 0;
-
-class RpcError extends Error {
-  override readonly name = 'RpcError';
-}
-
-async function rpc<T>(url: string, method: string, params: unknown[] = [], timeoutMs = 30_000): Promise<T> {
-  if (!LOOPBACK.test(url)) throw new Error(`refusing a non-loopback URL: ${url}`);
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: ++rpcId, method, params }),
-    signal: AbortSignal.timeout(timeoutMs),
   });
-  const text = await res.text();
-  let body: { result?: T; error?: { code?: number; message?: string } };
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new RpcError(`HTTP ${res.status}: ${text.slice(0, 200)}`);
-  }
-  if (body.error) throw new RpcError(body.error.message ?? JSON.stringify(body.error));
-  if (!res.ok) throw new RpcError(`HTTP ${res.status}`);
-  return body.result as T;
-}
-
-/** One HTTP request carrying many calls; results in call order (errors as null). */
-async function rpcBatch<T>(url: string, calls: Array<{ method: string; params: unknown[] }>): Promise<Array<T | null>> {
-  const out: Array<T | null> = [];
-  for (let i = 0; i < calls.length; i += 200) {
-    const chunk = calls.slice(i, i + 200);
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(chunk.map((c, j) => ({ jsonrpc: '2.0', id: j, method: c.method, params: c.params }))),
-      signal: AbortSignal.timeout(30_000),
-    });
-    const body = (await res.json()) as Array<{ id: number; result?: T; error?: unknown }>;
-    const byId = new Map(body.map((b) => [b.id, b]));
-    for (let j = 0; j < chunk.length; j++) out.push(byId.get(j)?.result ?? null);
-  }
-  return out;
-}
-
-function errorText(error: unknown): string {
-  if (error instanceof RpcError) return error.message;
-  if (error instanceof Error) {
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    return `${error.name}: ${error.message}${cause ? ` (${cause.code ?? cause.message})` : ''}`;
-  }
-  return String(error);
+  return o;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -196,49 +101,24 @@ interface LoadResult {
 /** `concurrency` workers pull request indexes until `total` are sent or `timeLimitMs` has passed. */
 async function drive(total: number, concurrency: number, timeLimitMs: number, send: (i: number) => { account: string; run: () => Promise<string> }): Promise<LoadResult> {
   const samples: Sample[] = [];
-  let next = 0;
   const startedAt = Date.now();
-  const deadline = startedAt + timeLimitMs;
-  let timedOut = false;
   const t0 = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, total) }, async () => {
-      while (next < total) {
-        if (Date.now() > deadline) {
-          timedOut = true;
-          return;
-        }
-        const i = next++;
-        const { account, run } = send(i);
-        const t = process.hrtime.bigint();
-        try {
-          const hash = await run();
-          samples.push({ ok: true, ms: Number(process.hrtime.bigint() - t) / 1e6, account, hash: hash.toLowerCase() });
-        } catch (error) {
-          samples.push({ ok: false, ms: Number(process.hrtime.bigint() - t) / 1e6, account, error: errorText(error) });
-        }
-      }
-    }),
-  );
+  const { timedOut } = await workerPool(total, concurrency, timeLimitMs, async (i) => {
+    const { account, run } = send(i);
+    const t = process.hrtime.bigint();
+    try {
+      const hash = await run();
+      samples.push({ ok: true, ms: Number(process.hrtime.bigint() - t) / 1e6, account, hash: hash.toLowerCase() });
+    } catch (error) {
+      samples.push({ ok: false, ms: Number(process.hrtime.bigint() - t) / 1e6, account, error: errorText(error) });
+    }
+  });
   return { samples, wallMs: Number(process.hrtime.bigint() - t0) / 1e6, startedAt, timedOut };
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
-
-/** Groups error messages by shape (numbers and hex elided), most frequent first. */
-function topErrors(samples: Sample[], n = 3): Array<{ count: number; example: string }> {
-  const groups = new Map<string, { count: number; example: string }>();
-  for (const s of samples) {
-    if (s.ok) continue;
-    const key = (s.error ?? '').replace(/0x[0-9a-fA-F]+/g, '0x…').replace(/\d+/g, 'N').slice(0, 160);
-    const g = groups.get(key) ?? { count: 0, example: (s.error ?? '').slice(0, 160) };
-    g.count++;
-    groups.set(key, g);
-  }
-  return [...groups.values()].sort((a, b) => b.count - a.count).slice(0, n);
+/** The failed samples' messages, for topErrors. */
+function failures(samples: Sample[]): string[] {
+  return samples.filter((s) => !s.ok).map((s) => s.error ?? '');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -254,11 +134,6 @@ interface Contiguity {
   notMined: number;
   allMined: boolean;
   minedAfterMs: number; // from leg start until every account's latest count covered our sends
-}
-
-async function transactionCounts(nodeUrl: string, accounts: string[], tag: string): Promise<Map<string, number>> {
-  const counts = await rpcBatch<string>(nodeUrl, accounts.map((a) => ({ method: 'eth_getTransactionCount', params: [a, tag] })));
-  return new Map(accounts.map((a, i) => [a.toLowerCase(), Number(counts[i] ?? -1)]));
 }
 
 /**
@@ -290,33 +165,9 @@ async function checkChain(nodeUrl: string, samples: Sample[], start: Map<string,
   const ok = samples.filter((s) => s.ok);
   // A couple more blocks, then read every transaction back.
   await sleep(2_100);
-  const txs = await rpcBatch<{ nonce: string; blockNumber: string | null; from: string }>(nodeUrl, ok.map((s) => ({ method: 'eth_getTransactionByHash', params: [s.hash] })));
+  const { perAccount, lost, notMined } = await readBack(nodeUrl, ok);
   const latest = await transactionCounts(nodeUrl, [...start.keys()], 'latest');
-  const perAccount = new Map<string, number[]>();
-  let lost = 0;
-  let notMined = 0;
-  ok.forEach((s, i) => {
-    const tx = txs[i];
-    if (!tx) return void lost++;
-    if (tx.blockNumber === null) notMined++;
-    const list = perAccount.get(s.account.toLowerCase()) ?? [];
-    list.push(Number(tx.nonce));
-    perAccount.set(s.account.toLowerCase(), list);
-  });
-  let gaps = 0;
-  let duplicates = 0;
-  let foreign = 0;
-  for (const [account, first] of start) {
-    const nonces = (perAccount.get(account) ?? []).sort((a, b) => a - b);
-    const distinct = new Set(nonces);
-    duplicates += nonces.length - distinct.size;
-    if (nonces.length) {
-      const highest = nonces[nonces.length - 1];
-      if (nonces[0] < first) gaps += first - nonces[0]; // below the start: someone else's nonces reused
-      gaps += highest - first + 1 - [...distinct].filter((n) => n >= first).length;
-    }
-    foreign += Math.max(0, latest.get(account)! - first - [...distinct].length);
-  }
+  const { gaps, duplicates, foreign } = nonceUse(start, perAccount, latest);
   return {
     accounts: start.size,
     contiguous: gaps === 0 && duplicates === 0 && lost === 0,
@@ -333,46 +184,9 @@ async function checkChain(nodeUrl: string, samples: Sample[], start: Map<string,
 // ---------------------------------------------------------------------------------------------
 // CPU accounting: utime+stime of each process of the stack, before and after a leg.
 
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-function procCpuMs(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK; // utime, stime (fields 14, 15)
-  } catch {
-    return undefined;
-  }
-}
-
-function machineBusyMs(): number {
-  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  const idle = cpu[3] + (cpu[4] ?? 0);
-  return ((cpu.reduce((a, b) => a + b, 0) - idle) * 1000) / CLK_TCK;
-}
-
-function findNatsPid(natsUrl: string): number | undefined {
-  const port = new URL(natsUrl).port;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (cmd[0]?.endsWith('nats-server') && cmd.includes(port)) return Number(entry);
-    } catch {
-      // gone
-    }
-  }
-  return undefined;
-}
-
 type CpuSnapshot = Map<string, number>;
 
+/** cpuSnapshot over a connection of its own to the run's database. */
 class CpuMeter {
   private pg?: Client;
   constructor(private readonly stack: Stack, private readonly natsPid: number | undefined) {}
@@ -386,30 +200,8 @@ class CpuMeter {
     await this.pg?.end().catch(() => undefined);
   }
 
-  async snapshot(): Promise<CpuSnapshot> {
-    const snap: CpuSnapshot = new Map();
-    for (const list of Object.values(this.stack.services)) for (const s of list) snap.set(s.name, procCpuMs(s.pid) ?? NaN);
-    if (this.stack.anvil.process.pid) snap.set('anvil', procCpuMs(this.stack.anvil.process.pid) ?? NaN);
-    if (this.natsPid) snap.set('nats-server', procCpuMs(this.natsPid) ?? NaN);
-    // Postgres backends serving this run's database (the services' pools), not the whole server.
-    const { rows } = await this.pg!.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
-    for (const { pid } of rows) snap.set(`pg:${pid}`, procCpuMs(pid) ?? NaN);
-    const self = process.cpuUsage();
-    snap.set('bench client', (self.user + self.system) / 1000);
-    snap.set('(whole machine)', machineBusyMs());
-    return snap;
-  }
-
-  /** CPU ms per process between two snapshots; postgres backends summed (a backend seen only once counts from 0). */
-  static diff(before: CpuSnapshot, after: CpuSnapshot): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const [name, end] of after) {
-      const key = name.startsWith('pg:') ? 'postgres (our DB)' : name;
-      const begin = before.get(name) ?? 0;
-      if (!Number.isFinite(end) || !Number.isFinite(begin)) continue;
-      out.set(key, (out.get(key) ?? 0) + Math.max(0, end - begin));
-    }
-    return out;
+  snapshot(): Promise<CpuSnapshot> {
+    return cpuSnapshot(this.stack, this.pg!, this.natsPid);
   }
 }
 
@@ -489,8 +281,8 @@ interface LegReport {
   p50: number;
   p99: number;
   chain?: Contiguity;
-  errors: Array<{ count: number; example: string }>;
-  cpu?: Map<string, number>;
+  errors: ErrorGroup[];
+  cpu: Map<string, number>;
   timedOut: boolean;
   load: string;
 }
@@ -498,45 +290,14 @@ interface LegReport {
 /** Which code ran: HEAD, whether the tree has changes, and when each app's dist was built. */
 function buildIdentity(): string {
   const root = resolve(__dirname, '..');
-  let head = '?';
-  try {
-    head = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD']).toString().trim();
-  } catch {
-    // not a git checkout
-  }
   const apps = ['rpc-gateway', 'nonce-service', 'signer-service', 'key-discovery', 'rest-gateway'];
-  const built = apps.map((a) => {
-    try {
-      return `${a} ${statSync(join(root, 'dist', a, 'apps', a, 'src', 'main.js')).mtime.toISOString().slice(11, 16)}`;
-    } catch {
-      return `${a} ?`;
-    }
-  });
-  return `HEAD ${head}; dist built (UTC) ${built.join(', ')}`;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-function loadText(): string {
-  return loadavg().map((l) => l.toFixed(2)).join(' ');
-}
-
-function uptimeText(): string {
-  try {
-    return execFileSync('uptime').toString().trim();
-  } catch {
-    return `load average: ${loadText()}`;
-  }
+  return `HEAD ${gitText(root, 'rev-parse', '--short', 'HEAD')}; dist built (UTC) ${distBuiltText(root, apps)}`;
 }
 
 const SINK = getAddress('0x000000000000000000000000000000000000bEEF');
-const ETH_1000 = toBeHex(1000n * 10n ** 18n);
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
-  const log = (line: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
   log(`nonce-storm: ${JSON.stringify({ ...o, legs: [...o.legs] })}`);
   log(`uptime: ${uptimeText()}`);
   if (o.profileDir) mkdirSync(o.profileDir, { recursive: true });
@@ -569,7 +330,7 @@ async function main(): Promise<void> {
   log(`stack up in ${((Date.now() - started) / 1000).toFixed(1)} s; logs in ${stack.logDir}`);
   const meter = new CpuMeter(stack, findNatsPid(stack.natsUrl));
   const reports: LegReport[] = [];
-  const c1: Record<string, { p50: number; ok: number; failed: number; errors: Array<{ count: number; example: string }> }> = {};
+  const c1: Record<string, { p50: number; ok: number; failed: number; errors: ErrorGroup[] }> = {};
   const node = stack.anvil.url;
   const idle = new Map<string, number>(); // CPU ms per second with no load
   const profiled: Array<{ id: string; title: string }> = []; // in profile-file order (<replica>-1, -2, …)
@@ -596,7 +357,7 @@ async function main(): Promise<void> {
     warm.samples.push(...warmLoad.samples);
     const warmNode = await drive(50, 8, 60_000, () => ({ account: ANVIL_DEV_ADDRESS, run: sendTx(node, ANVIL_DEV_ADDRESS) }));
     const warmFails = [...warm.samples, ...warmNode.samples].filter((s) => !s.ok);
-    if (warmFails.length) log(`warm-up failures: ${warmFails.length}; ${JSON.stringify(topErrors(warmFails))}`);
+    if (warmFails.length) log(`warm-up failures: ${warmFails.length}; ${JSON.stringify(topErrors(failures(warmFails)))}`);
     await waitMined(node, await transactionCounts(node, hsm, 'pending'), new Map(), Date.now(), 30_000);
     await sleep(2_000);
     if (o.idleMs > 0) {
@@ -610,7 +371,7 @@ async function main(): Promise<void> {
         signalServices(stack, 'SIGWINCH');
         profiled.push({ id: 'idle', title: `${o.idleMs / 1000} s without load` });
       }
-      for (const [k, v] of CpuMeter.diff(a, b)) idle.set(k, (1000 * v) / o.idleMs);
+      for (const [k, v] of cpuDiff(a, b)) idle.set(k, (1000 * v) / o.idleMs);
     }
 
     const runLeg = async (id: string, title: string, total: number, accounts: string[], send: (i: number) => { account: string; run: () => Promise<string> }, profile: boolean) => {
@@ -620,8 +381,7 @@ async function main(): Promise<void> {
       const before = await meter.snapshot();
       if (profile) signalServices(stack, 'SIGWINCH');
       const result = await drive(total, o.concurrency, o.legTimeoutMs, send);
-      const okPer = new Map<string, number>();
-      for (const s of result.samples) if (s.ok) okPer.set(s.account.toLowerCase(), (okPer.get(s.account.toLowerCase()) ?? 0) + 1);
+      const okPer = countByAccount(result.samples.filter((s) => s.ok));
       const mined = await waitMined(node, start, okPer, result.startedAt, o.mineTimeoutMs);
       if (profile) signalServices(stack, 'SIGWINCH');
       const after = await meter.snapshot();
@@ -638,8 +398,8 @@ async function main(): Promise<void> {
         p50: percentile(lat, 50),
         p99: percentile(lat, 99),
         chain,
-        errors: topErrors(result.samples),
-        cpu: CpuMeter.diff(before, after),
+        errors: topErrors(failures(result.samples)),
+        cpu: cpuDiff(before, after),
         timedOut: result.timedOut,
         load,
       };
@@ -687,7 +447,7 @@ async function main(): Promise<void> {
         log(`concurrency 1: ${name}, ${o.c1} tx, load ${loadText()}`);
         const r = await drive(o.c1, 1, o.legTimeoutMs, () => ({ account: from, run: sendTx(url, from) }));
         const lat = r.samples.filter((s) => s.ok).map((s) => s.ms).sort((a, b) => a - b);
-        c1[name] = { p50: percentile(lat, 50), ok: lat.length, failed: r.samples.length - lat.length, errors: topErrors(r.samples) };
+        c1[name] = { p50: percentile(lat, 50), ok: lat.length, failed: r.samples.length - lat.length, errors: topErrors(failures(r.samples)) };
       }
       // Latency floors of the pieces, same moment, same load: where the hsm-signer p50 goes.
       const facts = [
@@ -704,7 +464,7 @@ async function main(): Promise<void> {
       for (const [name, call] of probes) {
         const r = await drive(o.c1, 1, 60_000, () => ({ account: '', run: async () => (await call(), '') }));
         const lat = r.samples.filter((x) => x.ok).map((x) => x.ms).sort((a, b) => a - b);
-        c1[`probe: ${name}`] = { p50: percentile(lat, 50), ok: lat.length, failed: r.samples.length - lat.length, errors: topErrors(r.samples) };
+        c1[`probe: ${name}`] = { p50: percentile(lat, 50), ok: lat.length, failed: r.samples.length - lat.length, errors: topErrors(failures(r.samples)) };
       }
       // The gateway's NATS hops one by one, from this process: allocate → sign → record (abandoned, so
       // the nonce goes back and nothing reaches the chain).
@@ -765,7 +525,7 @@ async function waitForProfiles(dir: string, stack: Stack, count: number): Promis
 function printReport(
   o: Options,
   reports: LegReport[],
-  c1: Record<string, { p50: number; ok: number; failed: number; errors: Array<{ count: number; example: string }> }>,
+  c1: Record<string, { p50: number; ok: number; failed: number; errors: ErrorGroup[] }>,
   idle: Map<string, number>,
 ): void {
   const out: string[] = [];
@@ -799,12 +559,11 @@ function printReport(
       target,
     ]);
   }
-  const widths = head.map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-  for (const row of rows) out.push(row.map((cell, i) => cell.padEnd(widths[i])).join(' | '));
+  out.push(...pipeTable(rows));
   out.push('');
   for (const r of reports) {
     if (!r.errors.length) continue;
-    out.push(`leg ${r.id} top errors: ${r.errors.map((e) => `${e.count}× "${e.example}"`).join('; ')}`);
+    out.push(`leg ${r.id} top errors: ${errorsText(r.errors)}`);
   }
   if (c1['node signing'] && c1['hsm-signer']) {
     const d = c1['hsm-signer'].p50 - c1['node signing'].p50;
@@ -814,21 +573,12 @@ function printReport(
         `+${ms(d)} ms; target within 5 ms → ${d <= 5 ? 'MET' : 'MISSED'}`,
     );
     for (const [name, v] of Object.entries(c1)) if (name.startsWith('probe: ')) out.push(`  ${name.slice(7)}: p50 ${ms(v.p50)} ms${v.failed ? ` (${v.failed} failed)` : ''}`);
-    for (const [name, v] of Object.entries(c1)) if (v.errors.length) out.push(`  ${name} errors: ${v.errors.map((e) => `${e.count}× "${e.example}"`).join('; ')}`);
+    for (const [name, v] of Object.entries(c1)) if (v.errors.length) out.push(`  ${name} errors: ${errorsText(v.errors)}`);
   }
   // CPU per transaction (µs of CPU per successful tx), per process, from /proc utime+stime over the leg until all mined.
   out.push('');
   out.push('CPU per successful transaction (µs, utime+stime from the leg start until all mined):');
-  const names = [...new Set(reports.flatMap((r) => [...(r.cpu?.keys() ?? [])]))];
-  const order = (n: string) => (n === '(whole machine)' ? 2 : n === 'bench client' ? 1 : 0);
-  names.sort((a, b) => order(a) - order(b) || a.localeCompare(b));
-  const cpuRows: string[][] = [['process', ...reports.map((r) => `leg ${r.id}`), 'idle ms/s']];
-  const stackTotal = reports.map((r) => [...(r.cpu ?? new Map<string, number>())].filter(([k]) => k !== '(whole machine)' && k !== 'bench client').reduce((a, [, v]) => a + v, 0));
-  for (const n of names) cpuRows.push([n, ...reports.map((r) => (r.cpu?.has(n) && r.ok ? ((1000 * r.cpu.get(n)!) / r.ok).toFixed(0) : '–')), idle.has(n) ? idle.get(n)!.toFixed(0) : '–']);
-  const idleStack = [...idle].filter(([k]) => k !== '(whole machine)' && k !== 'bench client').reduce((a, [, v]) => a + v, 0);
-  cpuRows.splice(cpuRows.length - 2, 0, ['= stack total (above)', ...reports.map((r, i) => (r.ok ? ((1000 * stackTotal[i]) / r.ok).toFixed(0) : '–')), idle.size ? idleStack.toFixed(0) : '–']);
-  const cw = cpuRows[0].map((_, i) => Math.max(...cpuRows.map((row) => row[i].length)));
-  for (const row of cpuRows) out.push('  ' + row.map((cell, i) => (i === 0 ? cell.padEnd(cw[i]) : cell.padStart(cw[i]))).join('  '));
+  out.push(...cpuTableLines(reports, idle));
   out.push('  idle ms/s: CPU ms per second of each process with no load (timers, polling), measured before leg 1.');
   out.push('  (whole machine) includes every other process on the box, e.g. other test runs.');
   console.log(out.join('\n'));

@@ -19,132 +19,50 @@
  *
  * Every loop is bounded in count and time; every address is loopback. See bench/README.md.
  */
-import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Interface, toBeHex, type InterfaceAbi } from 'ethers';
+import { Interface, type InterfaceAbi } from 'ethers';
 import { Client } from 'pg';
 import { startStack, type Stack } from '@hsm-signer/testing';
+import { assertLoopback, BenchError, chunks, commonDefaults, commonFlag, countByAccount, cpuDiff, cpuSnapshot, cpuTableLines, distBuiltText, errorsText, errorText, ETH_1000, findNatsPid, gitText, intFlag as num, loadText, log, nonceUse, numberTable, percentile, pipeTable, readBack, rpc, sleep, topErrors, transactionCounts, uptimeText, walkFlags, workerPool, type CommonOptions, type ErrorGroup } from './support';
 
-// nonce-storm.ts exports nothing (it runs its own main on import): the few helpers needed here are
-// small local versions of its own.
-
-interface Options {
-  total: number; // legs 1–3
-  total4: number; // leg 4, spread over `accounts`
+interface Options extends CommonOptions {
   accounts: number;
-  concurrency: number;
-  legs: Set<string>;
-  warmup: number;
   pollMs: number;
-  legTimeoutMs: number;
   completeTimeoutMs: number;
-  idleMs: number;
-  dataDir: string;
-  discoveryPollMs: number;
-  logLevel?: string;
 }
 
 function parseOptions(argv: string[]): Options {
   const o: Options = {
-    total: 2000,
-    total4: 2000,
+    ...commonDefaults(),
     accounts: 20,
-    concurrency: 64,
     legs: new Set(['1', '2', '3', '4']),
     warmup: 300,
     pollMs: 500,
     legTimeoutMs: 240_000,
     completeTimeoutMs: 180_000,
-    idleMs: 5_000,
     // Its own token (20 keys by default): nonce-storm's folder holds 100, and key-discovery's listing cost grows with them.
     dataDir: join(tmpdir(), 'hsm-signer-rest-storm'),
-    discoveryPollMs: 5_000,
   };
-  const num = (flag: string, v: string | undefined, min: number, max: number) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${flag} wants an integer in [${min}, ${max}], got ${v}`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = () => argv[++i];
+  walkFlags(argv, 'flags: --total N --total4 N --accounts N --concurrency C --legs 1,2,3,4 --warmup N --poll-ms MS --leg-timeout s --complete-timeout s --idle s --data-dir DIR --discovery-poll-ms MS --log-level L', (flag, value) => {
     switch (flag) {
-      case '--total': o.total = num(flag, value(), 1, 100_000); break;
-      case '--total4': o.total4 = num(flag, value(), 1, 100_000); break;
-      case '--accounts': o.accounts = num(flag, value(), 1, 200); break;
-      case '--concurrency': o.concurrency = num(flag, value(), 1, 1024); break;
-      case '--legs': o.legs = new Set(value().split(',').map((s) => s.trim())); break;
-      case '--warmup': o.warmup = num(flag, value(), 0, 100_000); break;
-      case '--poll-ms': o.pollMs = num(flag, value(), 50, 10_000); break;
-      case '--leg-timeout': o.legTimeoutMs = num(flag, value(), 1, 3600) * 1000; break;
-      case '--complete-timeout': o.completeTimeoutMs = num(flag, value(), 1, 3600) * 1000; break;
-      case '--idle': o.idleMs = num(flag, value(), 0, 600) * 1000; break;
-      case '--data-dir': o.dataDir = resolve(value()); break;
-      case '--discovery-poll-ms': o.discoveryPollMs = num(flag, value(), 200, 3_600_000); break;
-      case '--log-level': o.logLevel = value(); break;
-      case '--help':
-        console.log('flags: --total N --total4 N --accounts N --concurrency C --legs 1,2,3,4 --warmup N --poll-ms MS --leg-timeout s --complete-timeout s --idle s --data-dir DIR --discovery-poll-ms MS --log-level L');
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`unknown flag ${flag} (--help)`);
+      case '--accounts': o.accounts = num(flag, value(), 1, 200); return true;
+      case '--poll-ms': o.pollMs = num(flag, value(), 50, 10_000); return true;
+      case '--complete-timeout': o.completeTimeoutMs = num(flag, value(), 1, 3600) * 1000; return true;
+      default: return commonFlag(o, flag, value);
     }
-  }
+  });
   return o;
 }
 
 // ---------------------------------------------------------------------------------------------
-// HTTP: plain global fetch (undici's keep-alive Agent), loopback only.
-
-const LOOPBACK = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d+/;
-let rpcId = 0;
-
-class BenchError extends Error {
-  override readonly name = 'BenchError';
-}
-
-async function rpc<T>(url: string, method: string, params: unknown[] = []): Promise<T> {
-  if (!LOOPBACK.test(url)) throw new Error(`refusing a non-loopback URL: ${url}`);
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: ++rpcId, method, params }),
-    signal: AbortSignal.timeout(30_000),
-  });
-  const text = await res.text();
-  let body: { result?: T; error?: { message?: string } };
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new BenchError(`HTTP ${res.status}: ${text.slice(0, 200)}`);
-  }
-  if (body.error) throw new BenchError(body.error.message ?? JSON.stringify(body.error));
-  return body.result as T;
-}
-
-/** Many calls, 200 per HTTP request; results in call order (errors as null). */
-async function rpcBatch<T>(url: string, calls: Array<{ method: string; params: unknown[] }>): Promise<Array<T | null>> {
-  const out: Array<T | null> = [];
-  for (let i = 0; i < calls.length; i += 200) {
-    const chunk = calls.slice(i, i + 200);
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(chunk.map((c, j) => ({ jsonrpc: '2.0', id: j, method: c.method, params: c.params }))),
-      signal: AbortSignal.timeout(30_000),
-    });
-    const byId = new Map(((await res.json()) as Array<{ id: number; result?: T }>).map((b) => [b.id, b]));
-    for (let j = 0; j < chunk.length; j++) out.push(byId.get(j)?.result ?? null);
-  }
-  return out;
-}
+// HTTP to the REST gateway: plain global fetch (undici's keep-alive Agent), loopback only.
 
 type Json = Record<string, unknown>;
 
 async function http(base: string, path: string, init: RequestInit = {}): Promise<{ status: number; body: Json }> {
-  if (!LOOPBACK.test(base)) throw new Error(`refusing a non-loopback URL: ${base}`);
+  assertLoopback(base);
   const res = await fetch(`${base}${path}`, { ...init, signal: AbortSignal.timeout(90_000) });
   const text = await res.text();
   try {
@@ -160,16 +78,6 @@ function restFailure(r: { status: number; body: Json }): BenchError {
   const b = r.body;
   return new BenchError(`HTTP ${r.status} ${String(b['code'] ?? (b['headers'] as Json | undefined)?.['type'] ?? '')}: ${String(b['error'] ?? b['errorMessage'] ?? JSON.stringify(b)).slice(0, 160)}`);
 }
-
-function errorText(error: unknown): string {
-  if (error instanceof BenchError) return error.message;
-  if (error instanceof Error) {
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    return `${error.name}: ${error.message}${cause ? ` (${cause.code ?? cause.message})` : ''}`;
-  }
-  return String(error);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Load driver
 
@@ -198,44 +106,18 @@ interface LoadResult {
 /** `concurrency` workers take request indexes until `total` are sent or `timeLimitMs` has passed. */
 async function drive(total: number, concurrency: number, timeLimitMs: number, legStart: number, send: (i: number) => { account: string; run: () => Promise<Outcome> }): Promise<LoadResult> {
   const samples: Sample[] = [];
-  let next = 0;
-  let timedOut = false;
-  const deadline = Date.now() + timeLimitMs;
   const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, total) }, async () => {
-      while (next < total) {
-        if (Date.now() > deadline) return void (timedOut = true);
-        const { account, run } = send(next++);
-        const t = performance.now();
-        const at = t - legStart;
-        try {
-          samples.push({ ok: true, account, at, ...(await run()), ms: performance.now() - t });
-        } catch (error) {
-          samples.push({ ok: false, account, at, ms: performance.now() - t, error: errorText(error) });
-        }
-      }
-    }),
-  );
+  const { timedOut } = await workerPool(total, concurrency, timeLimitMs, async (i) => {
+    const { account, run } = send(i);
+    const t = performance.now();
+    const at = t - legStart;
+    try {
+      samples.push({ ok: true, account, at, ...(await run()), ms: performance.now() - t });
+    } catch (error) {
+      samples.push({ ok: false, account, at, ms: performance.now() - t, error: errorText(error) });
+    }
+  });
   return { samples, wallMs: performance.now() - t0, timedOut };
-}
-
-function percentile(values: number[], p: number): number {
-  if (!values.length) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
-
-/** Error messages grouped by shape (numbers and hex elided), most frequent first. */
-function topErrors(errors: string[], n = 3): string[] {
-  const groups = new Map<string, { count: number; example: string }>();
-  for (const e of errors) {
-    const key = e.replace(/0x[0-9a-fA-F]+/g, '0x…').replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, 'UUID').replace(/\d+/g, 'N').slice(0, 160);
-    const g = groups.get(key) ?? { count: 0, example: e.slice(0, 160) };
-    g.count++;
-    groups.set(key, g);
-  }
-  return [...groups.values()].sort((a, b) => b.count - a.count).slice(0, n).map((g) => `${g.count}× "${g.example}"`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -305,12 +187,6 @@ class ReplyPoller {
   }
 }
 
-function chunks<T>(list: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
-  return out;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Chain read-back
 
@@ -322,11 +198,6 @@ interface Contiguity {
   lost: number; // answered hashes the node does not know
   mismatched: number; // the answer's nonce is not the chain's nonce of that hash
   notMined: number;
-}
-
-async function transactionCounts(node: string, accounts: string[]): Promise<Map<string, number>> {
-  const counts = await rpcBatch<string>(node, accounts.map((a) => ({ method: 'eth_getTransactionCount', params: [a, 'latest'] })));
-  return new Map(accounts.map((a, i) => [a.toLowerCase(), Number(counts[i] ?? -1)]));
 }
 
 /** Until every account's latest count covers its successes (bounded); ms after the leg started. */
@@ -341,101 +212,14 @@ async function waitMined(node: string, start: Map<string, number>, okPer: Map<st
 }
 
 async function checkChain(node: string, ok: Array<{ account: string; hash?: string; nonce?: number }>, start: Map<string, number>): Promise<Contiguity> {
-  const txs = await rpcBatch<{ nonce: string; blockNumber: string | null }>(node, ok.map((s) => ({ method: 'eth_getTransactionByHash', params: [s.hash] })));
+  const { perAccount, lost, notMined, mismatched } = await readBack(node, ok);
   const latest = await transactionCounts(node, [...start.keys()]);
-  const perAccount = new Map<string, number[]>();
-  let lost = 0;
-  let mismatched = 0;
-  let notMined = 0;
-  ok.forEach((s, i) => {
-    const tx = txs[i];
-    if (!s.hash || !tx) return void lost++;
-    if (tx.blockNumber === null) notMined++;
-    const nonce = Number(tx.nonce);
-    if (s.nonce !== undefined && s.nonce !== nonce) mismatched++;
-    const list = perAccount.get(s.account.toLowerCase()) ?? [];
-    list.push(nonce);
-    perAccount.set(s.account.toLowerCase(), list);
-  });
-  let gaps = 0;
-  let duplicates = 0;
-  let foreign = 0;
-  for (const [account, first] of start) {
-    const nonces = perAccount.get(account) ?? [];
-    const distinct = new Set(nonces);
-    duplicates += nonces.length - distinct.size;
-    if (nonces.length) {
-      const lowest = Math.min(...distinct);
-      const highest = Math.max(...distinct);
-      if (lowest < first) gaps += first - lowest; // below the start: nonces of earlier work reused
-      gaps += highest - first + 1 - [...distinct].filter((n) => n >= first).length;
-    }
-    foreign += Math.max(0, latest.get(account)! - first - distinct.size);
-  }
+  const { gaps, duplicates, foreign } = nonceUse(start, perAccount, latest);
   return { contiguous: gaps === 0 && duplicates === 0 && lost === 0 && mismatched === 0, gaps, duplicates, foreign, lost, mismatched, notMined };
 }
 
 // ---------------------------------------------------------------------------------------------
-// CPU: utime+stime of every process of the stack (the approach of nonce-storm.ts's CpuMeter).
-
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-function procCpuMs(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-  } catch {
-    return undefined;
-  }
-}
-
-function findNatsPid(natsUrl: string): number | undefined {
-  const port = new URL(natsUrl).port;
-  for (const entry of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
-    try {
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (cmd[0]?.endsWith('nats-server') && cmd.includes(port)) return Number(entry);
-    } catch {
-      // gone
-    }
-  }
-  return undefined;
-}
-
-const MACHINE = '(whole machine)';
-const CLIENT = 'bench client';
-
-async function cpuSnapshot(stack: Stack, pg: Client, natsPid: number | undefined): Promise<Map<string, number>> {
-  const snap = new Map<string, number>();
-  for (const list of Object.values(stack.services)) for (const s of list) snap.set(s.name, procCpuMs(s.pid) ?? NaN);
-  if (stack.anvil.process.pid) snap.set('anvil', procCpuMs(stack.anvil.process.pid) ?? NaN);
-  if (natsPid) snap.set('nats-server', procCpuMs(natsPid) ?? NaN);
-  const { rows } = await pg.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
-  for (const { pid } of rows) snap.set(`pg:${pid}`, procCpuMs(pid) ?? NaN);
-  const self = process.cpuUsage();
-  snap.set(CLIENT, (self.user + self.system) / 1000);
-  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  snap.set(MACHINE, ((cpu.reduce((a, b) => a + b, 0) - cpu[3] - (cpu[4] ?? 0)) * 1000) / CLK_TCK);
-  return snap;
-}
-
-/** CPU ms per process between two snapshots; Postgres backends summed (one seen only at the end counts from 0). */
-function cpuDiff(before: Map<string, number>, after: Map<string, number>): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const [name, end] of after) {
-    const key = name.startsWith('pg:') ? 'postgres (our DB)' : name;
-    const begin = before.get(name) ?? 0;
-    if (Number.isFinite(end) && Number.isFinite(begin)) out.set(key, (out.get(key) ?? 0) + Math.max(0, end - begin));
-  }
-  return out;
-}
+// Postgres
 
 /**
  * This database's counters (pg_stat_database): commits and rows written/read, to count the writes
@@ -479,7 +263,7 @@ interface LegReport {
   completion?: { allFinal: boolean; at: number; perSec: number; p50: number; p99: number; open: number; pollRequests: number };
   minedAt: { done: boolean; at: number };
   chain: Contiguity;
-  errors: string[];
+  errors: ErrorGroup[];
   cpu: Map<string, number>;
   pg: PgCounters;
   tables: Map<string, TableCounters>;
@@ -490,7 +274,6 @@ interface LegReport {
 const COUNTER = JSON.parse(readFileSync(resolve(__dirname, '../e2e/src/fixtures/counter.json'), 'utf8')) as { abi: unknown[]; bytecode: string };
 const counterInterface = new Interface(COUNTER.abi as InterfaceAbi);
 const INCREMENT_DATA = counterInterface.encodeFunctionData('increment', [1n]);
-const ETH_1000 = toBeHex(1000n * 10n ** 18n);
 
 interface Bench {
   o: Options;
@@ -538,7 +321,7 @@ async function warm(b: Bench, mode: Mode, total: number, accounts: string[], con
 async function runLeg(b: Bench, id: string, title: string, mode: Mode, total: number, accounts: string[]): Promise<LegReport> {
   const { o, node } = b;
   const start = await transactionCounts(node, accounts);
-  const load = loadavg().map((l) => l.toFixed(2)).join(' ');
+  const load = loadText();
   b.log(`leg ${id}: ${title} — ${total} tx, concurrency ${o.concurrency}, load ${load}`);
   const pgBefore = await pgCounters(b.pg);
   const tablesBefore = await pgTables(b.pg);
@@ -564,8 +347,7 @@ async function runLeg(b: Bench, id: string, title: string, mode: Mode, total: nu
   } else {
     ok = result.samples.filter((s) => s.ok).map((s) => ({ account: s.account, hash: s.hash, nonce: s.nonce, doneAt: s.at + s.ms, at: s.at }));
   }
-  const okPer = new Map<string, number>();
-  for (const s of ok) okPer.set(s.account.toLowerCase(), (okPer.get(s.account.toLowerCase()) ?? 0) + 1);
+  const okPer = countByAccount(ok);
   const minedAt = await waitMined(node, start, okPer, legStart, 90_000);
   const after = await cpuSnapshot(b.stack, b.pg, b.natsPid);
   await sleep(1_100); // one more block before reading back
@@ -647,34 +429,23 @@ function printReport(o: Options, reports: LegReport[], idle: Map<string, number>
       r.load,
     ]);
   }
-  const widths = head.map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-  for (const row of rows) out.push(row.map((cell, i) => cell.padEnd(widths[i])).join(' | '));
+  out.push(...pipeTable(rows));
   out.push('');
   out.push('ok tx/s: leg 1 hashes answered per second, leg 2 receipts per second (first request to last answer), legs 3–4 successful');
   out.push('final replies per second from the first request to the last final reply. mined tx/s: successes / (leg start → every');
   out.push("account's latest count covers them; legs 3–4 checked only once all replies were final); % leg 1 compares mined tx/s.");
   out.push('answer: the HTTP answer (legs 3–4: the 202).');
   out.push(`final: request sent → reply seen final by the poller (GET /replies?id=… every ${o.pollMs} ms, ${reports.map((r) => (r.completion ? `leg ${r.id} ${r.completion.pollRequests}` : '')).filter(Boolean).join(', ')} poll requests).`);
-  for (const r of reports) if (r.errors.length) out.push(`leg ${r.id} top errors: ${r.errors.join('; ')}`);
+  for (const r of reports) if (r.errors.length) out.push(`leg ${r.id} top errors: ${errorsText(r.errors)}`);
   out.push('');
   out.push('CPU per successful transaction (µs, utime+stime from the leg start until all final and mined):');
-  const names = [...new Set(reports.flatMap((r) => [...r.cpu.keys()]))];
-  const order = (n: string) => (n === MACHINE ? 2 : n === CLIENT ? 1 : 0);
-  names.sort((a, b) => order(a) - order(b) || a.localeCompare(b));
-  const perTx = (r: LegReport, v: number | undefined) => (v !== undefined && r.ok ? ((1000 * v) / r.ok).toFixed(0) : '–');
-  const stackOnly = (m: Map<string, number>) => [...m].filter(([k]) => k !== MACHINE && k !== CLIENT).reduce((a, [, v]) => a + v, 0);
-  const cpuRows: string[][] = [['process', ...reports.map((r) => `leg ${r.id}`), 'idle ms/s']];
-  for (const n of names) cpuRows.push([n, ...reports.map((r) => perTx(r, r.cpu.get(n))), idle.has(n) ? idle.get(n)!.toFixed(0) : '–']);
-  cpuRows.splice(cpuRows.length - 2, 0, ['= stack total (above)', ...reports.map((r) => perTx(r, stackOnly(r.cpu))), idle.size ? stackOnly(idle).toFixed(0) : '–']);
-  const cw = cpuRows[0].map((_, i) => Math.max(...cpuRows.map((row) => row[i].length)));
-  for (const row of cpuRows) out.push('  ' + row.map((cell, i) => (i === 0 ? cell.padEnd(cw[i]) : cell.padStart(cw[i]))).join('  '));
+  out.push(...cpuTableLines(reports, idle));
   out.push('  idle ms/s: CPU ms per second of each process with no load, measured before leg 1. (whole machine): everything on the box.');
   out.push('');
   out.push('Postgres (this database, pg_stat_database / pg_stat_user_tables) per successful transaction, leg start until read back:');
   const pgRows: string[][] = [['counter', ...reports.map((r) => `leg ${r.id}`)]];
   for (const k of PG_COUNTERS) pgRows.push([k, ...reports.map((r) => (r.ok ? (r.pg[k] / r.ok).toFixed(1) : '–'))]);
-  const pw = pgRows[0].map((_, i) => Math.max(...pgRows.map((row) => row[i].length)));
-  for (const row of pgRows) out.push('  ' + row.map((cell, i) => (i === 0 ? cell.padEnd(pw[i]) : cell.padStart(pw[i]))).join('  '));
+  out.push(...numberTable(pgRows));
   for (const r of reports) {
     if (!r.ok) continue;
     const weight = (v: TableCounters) => v.seq + v.idx + v.written;
@@ -688,34 +459,9 @@ function printReport(o: Options, reports: LegReport[], idle: Map<string, number>
 /** HEAD, uncommitted changes under apps/ and libs/, and when each app's dist was built. */
 function buildIdentity(): string {
   const root = resolve(__dirname, '..');
-  const git = (...args: string[]) => {
-    try {
-      return execFileSync('git', ['-C', root, ...args]).toString().trim();
-    } catch {
-      return '?';
-    }
-  };
-  const dirty = git('status', '--porcelain', '--', 'apps', 'libs').split('\n').filter(Boolean).length;
-  const built = ['rpc-gateway', 'rest-gateway', 'nonce-service', 'signer-service', 'key-discovery'].map((a) => {
-    try {
-      return `${a} ${statSync(join(root, 'dist', a, 'apps', a, 'src', 'main.js')).mtime.toISOString().slice(11, 16)}`;
-    } catch {
-      return `${a} ?`;
-    }
-  });
-  return `HEAD ${git('rev-parse', '--short', 'HEAD')}${dirty ? ` (+${dirty} uncommitted files in apps/libs)` : ''}; dist built (UTC) ${built.join(', ')}`;
-}
-
-function uptimeText(): string {
-  try {
-    return execFileSync('uptime').toString().trim();
-  } catch {
-    return `load average: ${loadavg().join(' ')}`;
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+  const dirty = gitText(root, 'status', '--porcelain', '--', 'apps', 'libs').split('\n').filter(Boolean).length;
+  const apps = ['rpc-gateway', 'rest-gateway', 'nonce-service', 'signer-service', 'key-discovery'];
+  return `HEAD ${gitText(root, 'rev-parse', '--short', 'HEAD')}${dirty ? ` (+${dirty} uncommitted files in apps/libs)` : ''}; dist built (UTC) ${distBuiltText(root, apps)}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -735,7 +481,6 @@ async function deployCounter(rest: string, from: string): Promise<string> {
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
-  const log = (line: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
   log(`rest-storm: ${JSON.stringify({ ...o, legs: [...o.legs] })}`);
   log(`uptime: ${uptimeText()}`);
   const code = buildIdentity();
@@ -775,7 +520,7 @@ async function main(): Promise<void> {
       ...(await warm(b, 'async', o.warmup, [hsm[0]], o.concurrency)),
       ...(await warm(b, 'async', o.warmup, many, o.concurrency)),
     ];
-    if (warmErrors.length) log(`warm-up failures: ${warmErrors.length}: ${topErrors(warmErrors).join('; ')}`);
+    if (warmErrors.length) log(`warm-up failures: ${warmErrors.length}: ${errorsText(topErrors(warmErrors))}`);
     await waitMined(node, await transactionCounts(node, hsm), new Map(), performance.now(), 30_000);
     await sleep(2_000);
     if (o.idleMs > 0) {
