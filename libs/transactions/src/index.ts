@@ -7,3 +7,4 @@ export * from './logger';
 export * from './payload-hash';
 export * from './send-path';
 export * from './http-drain';
+export * from './read-body';

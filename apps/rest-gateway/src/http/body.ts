@@ -1,40 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import { parse as parseYaml } from 'yaml';
+import { readBodyBytes } from '@hsm-signer/transactions';
 import { RestError, RestErrorCode } from '../errors';
 
 /** Reads the raw body, refusing more than `limitBytes` (Content-Length up front, then while streaming): 413. */
 export function readRawBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
-  const tooLarge = () => new RestError(413, RestErrorCode.BodyTooLarge, `Request body exceeds the limit of ${limitBytes} bytes (REST_BODY_LIMIT_BYTES)`);
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limitBytes) {
-    req.resume();
-    return Promise.reject(tooLarge());
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    req.on('data', (chunk: Buffer) => {
-      if (done) return;
-      size += chunk.length;
-      if (size > limitBytes) {
-        done = true;
-        reject(tooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (done) return;
-      done = true;
-      resolve(Buffer.concat(chunks));
-    });
-    req.on('error', (error) => {
-      if (done) return;
-      done = true;
-      reject(error);
-    });
-  });
+  return readBodyBytes(req, limitBytes, () => new RestError(413, RestErrorCode.BodyTooLarge, `Request body exceeds the limit of ${limitBytes} bytes (REST_BODY_LIMIT_BYTES)`));
 }
 
 /**
