@@ -156,7 +156,18 @@ describe('nonce lifecycle through restarts (issue 3 acceptance)', () => {
       const chain = await minedCount();
       state = JSON.stringify({ ...rows[0], chain });
       if (rows[0].open === 0 && rows[0].holes === 0 && rows[0].next === chain) break;
-      if (Date.now() > deadline) throw new Error(`not settled: ${state}`);
+      if (Date.now() > deadline) {
+        // Say what holds the chain back: the ledger rows at the chain's next nonce and whether the node has them.
+        const blocking = await db.query(
+          `SELECT nonce::int, status::text, kind, hash, error, attempts, resends, live_nonce::int AS live, lease_until, sent_at, created_at, updated_at
+             FROM transactions WHERE from_address = $1 AND nonce = $2 ORDER BY created_at`,
+          [lower, chain],
+        );
+        const atNode = await Promise.all(
+          blocking.rows.map((r) => (r.hash ? result<unknown>(stack().anvil.url, 'eth_getTransactionByHash', [r.hash]).then((t) => !!t) : false)),
+        );
+        throw new Error(`not settled: ${state}; ledger at nonce ${chain}: ${JSON.stringify(blocking.rows.map((r, i) => ({ ...r, atNode: atNode[i] })))}`);
+      }
       await sleep(250);
     }
     // A `submitted` record cut off by an outage reaches the ledger on a gateway retry (background,

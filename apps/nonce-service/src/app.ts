@@ -65,6 +65,7 @@ export async function startNonceService(config: NonceServiceConfig, logger: Logg
       nonceLeaseMs: config.leaseMs,
       confirmations: config.confirmations,
       stuckAfterMs: config.stuckAfterMs,
+      unpooledAfterMs: config.unpooledAfterMs,
       gapFillAfterMs: config.gapFillAfterMs,
       floorSyncMs: config.floorSyncMs,
       bump: {

@@ -104,8 +104,8 @@ export class NonceMetrics implements AllocationObserver {
         const s = tracker();
         return [['ok', s.roundsOk], ['error', s.roundsFailed]];
       });
-      new ScrapedMetric(this.registry, 'counter', 'hsm_tracker_resends_total', 'Transactions broadcast again with the same bytes (stuck, maybe-sent after a lease expiry, reorganised out).', undefined, () => [['', tracker().resent]]);
-      new ScrapedMetric(this.registry, 'counter', 'hsm_tracker_replacements_total', 'Stuck transactions replaced at the same nonce with bumped fees.', undefined, () => [['', tracker().replaced]]);
+      new ScrapedMetric(this.registry, 'counter', 'hsm_tracker_resends_total', 'Transactions broadcast again with the same bytes (stuck, not held by the node at its next nonce, maybe-sent after a lease expiry, reorganised out).', undefined, () => [['', tracker().resent]]);
+      new ScrapedMetric(this.registry, 'counter', 'hsm_tracker_replacements_total', 'Stuck transactions (or ones a node claims to know but does not hold) replaced at the same nonce with bumped fees.', undefined, () => [['', tracker().replaced]]);
       new ScrapedMetric(this.registry, 'counter', 'hsm_tracker_gap_fills_total', 'Holes (released nonces nobody reused) filled with a zero-value self-transfer.', undefined, () => [['', tracker().gapFilled]]);
       new ScrapedMetric(this.registry, 'counter', 'hsm_tracker_reaped_total', 'Allocated nonces whose lease expired without an outcome, released by the tracker.', undefined, () => [['', tracker().reaped]]);
       new ScrapedMetric(this.registry, 'counter', 'hsm_tracker_reorgs_total', 'Mined transactions found reorganised out of their block (back to submitted).', undefined, () => [['', tracker().reorged]]);

@@ -27,6 +27,8 @@ export interface TrackerOptions {
   nonceLeaseMs: number;
   confirmations: number;
   stuckAfterMs: number;
+  /** A submitted transaction at the chain's next nonce that the node does not hold is re-sent after this long. */
+  unpooledAfterMs: number;
   gapFillAfterMs: number;
   floorSyncMs: number;
   bump: BumpPolicy;
@@ -43,6 +45,8 @@ export interface TrackerStats {
   confirmed: number;
   reorged: number;
   resent: number;
+  /** Re-sends of a transaction at the chain's next nonce that the node no longer held (of `resent`). */
+  unpooled: number;
   replaced: number;
   gapFilled: number;
   superseded: number;
@@ -73,6 +77,9 @@ function hasMinedCount(s: AccountState): s is Counted {
 
 type Receipts = Map<string, RawReceipt | null | undefined>;
 
+/** What the node said to a broadcast: took it, already had it, nonce consumed, refused, or no answer. */
+type BroadcastOutcome = 'sent' | 'known' | 'consumed' | 'refused' | 'unknown';
+
 /**
  * Follows transactions after submission (research/nonce-and-lifecycle.md §7.4): reaps expired nonce
  * leases (the hole goes back for reuse), applies the chain's mined count as a floor, polls receipts,
@@ -95,7 +102,7 @@ type Receipts = Map<string, RawReceipt | null | undefined>;
  * transaction is open while the node or signer-service is asked.
  */
 export class Tracker {
-  readonly stats: TrackerStats = { rounds: 0, roundsOk: 0, roundsFailed: 0, reaped: 0, mined: 0, confirmed: 0, reorged: 0, resent: 0, replaced: 0, gapFilled: 0, superseded: 0, errors: 0 };
+  readonly stats: TrackerStats = { rounds: 0, roundsOk: 0, roundsFailed: 0, reaped: 0, mined: 0, confirmed: 0, reorged: 0, resent: 0, unpooled: 0, replaced: 0, gapFilled: 0, superseded: 0, errors: 0 };
   private task?: PeriodicTask;
   private readonly keys = new Map<string, { key: KeyRef; at: number }>();
   /** Head block hash at which each leased account's mined transactions were last checked. */
@@ -143,13 +150,13 @@ export class Tracker {
   }
 
   private async claimAndTrack(): Promise<void> {
-    const { owner, accountLeaseMs, maxAccounts, floorSyncMs, stuckAfterMs } = this.options;
+    const { owner, accountLeaseMs, maxAccounts, floorSyncMs } = this.options;
     const chainId = await this.chain.chainId();
     // Idle accounts (nothing open) only need their floor read every floorSyncMs: finding them scans
     // every counter row, so it is done about four times per period (and again at once while a scan
     // fills the round), not every round.
     const includeIdle = Date.now() >= this.nextIdleScanAt;
-    const work = await this.lifecycle.claimWork(owner, { chainId, leaseMs: accountLeaseMs, limit: maxAccounts, floorSyncMs, stuckAfterMs, includeIdle });
+    const work = await this.lifecycle.claimWork(owner, { chainId, leaseMs: accountLeaseMs, limit: maxAccounts, floorSyncMs, detailsAfterMs: this.detailsAfterMs(), includeIdle });
     if (includeIdle && work.length < maxAccounts) this.nextIdleScanAt = Date.now() + Math.max(1, Math.floor(floorSyncMs / 4));
     // Only accounts with open work are remembered.
     const leased = new Set(work.map((w) => accountKey(w.lease)));
@@ -157,10 +164,15 @@ export class Tracker {
     if (work.length) await this.track(work, false);
   }
 
+  /** Raw bytes and fields are first needed by a re-send: of an unpooled or of a stuck transaction. */
+  private detailsAfterMs(): number {
+    return Math.min(this.options.stuckAfterMs, this.options.unpooledAfterMs);
+  }
+
   /** Everything a round does, for one account and with every check forced: the operator's "resync". */
   async trackAccount(lease: AccountLease): Promise<void> {
     if ((await this.chain.chainId()) !== lease.chainId) return; // another chain's account: not ours to follow
-    const work = await this.lifecycle.accountWork(lease, this.options.floorSyncMs, this.options.stuckAfterMs);
+    const work = await this.lifecycle.accountWork(lease, this.options.floorSyncMs, this.detailsAfterMs());
     if (work) await this.track([work], true);
   }
 
@@ -182,7 +194,7 @@ export class Tracker {
         asked.push({ state, field: 'mined', index: calls.length });
         calls.push({ method: 'eth_getTransactionCount', params: [lease.address, 'latest'] });
       }
-      if (transactions.some((t) => t.status === 'allocated' && t.leaseExpired)) {
+      if (transactions.some((t) => t.status === 'allocated' && t.leaseExpired) || this.mayBeUnpooled(transactions)) {
         asked.push({ state, field: 'pending', index: calls.length });
         calls.push({ method: 'eth_getTransactionCount', params: [lease.address, 'pending'] });
       }
@@ -349,6 +361,7 @@ export class Tracker {
         continue;
       }
       if (tx.sinceSentMs >= this.options.stuckAfterMs) await this.unstick(lease, tx, mined);
+      else if (tx.nonce === mined && s.pending !== undefined && s.pending <= tx.nonce && tx.sinceSentMs >= this.options.unpooledAfterMs) await this.reclaim(lease, tx, mined);
     }
     await this.fillGaps(lease, transactions, holes, mined);
   }
@@ -406,6 +419,42 @@ export class Tracker {
   }
 
   /**
+   * Whether the account's lowest open transaction is submitted and was sent NONCE_UNPOOLED_AFTER_MS
+   * ago: then the node's pending count is read, to tell whether the node still holds it.
+   */
+  private mayBeUnpooled(transactions: OpenTransaction[]): boolean {
+    const lowest = transactions[0]; // ordered by nonce
+    return lowest !== undefined && lowest.status === 'submitted' && lowest.sinceSentMs >= this.options.unpooledAfterMs && lowest.sinceSentMs < this.options.stuckAfterMs;
+  }
+
+  /**
+   * The chain's next nonce is ours, submitted, and the node does not hold it as executable: its
+   * pending count (geth, Besu and anvil count only the gap-free run of pooled transactions) stays
+   * at the mined count. The node lost it (dropped, evicted, restarted without its pool), and every
+   * later nonce waits behind it, so it is not left for NONCE_STUCK_AFTER_MS: the same bytes go again
+   * now. A node that answers "already known" while still not holding it is wedged on that hash
+   * (anvil's auto-miner can lose a transaction it accepted out of order under load and then refuse
+   * it as "already imported", foundry-rs/foundry#10122): only another transaction at the nonce
+   * frees it, so it is replaced with bumped fees, as a stuck one would be after two periods.
+   */
+  private async reclaim(lease: AccountLease, tx: OpenTransaction, mined: number): Promise<void> {
+    if (!tx.raw || !tx.hash) return;
+    this.stats.unpooled++;
+    this.logger.warn({ address: lease.address, nonce: tx.nonce, hash: tx.hash }, 'the node does not hold the transaction at the next nonce: re-sent');
+    const outcome = await this.send(lease, tx, tx.raw, tx.hash, true);
+    if (outcome !== 'known' || tx.nonceSource === 'fixed') return;
+    // Asked again, after the re-send: a transaction mined in between must not be replaced.
+    const [latest, pending] = await this.chain.batch([
+      { method: 'eth_getTransactionCount', params: [lease.address, 'latest'] },
+      { method: 'eth_getTransactionCount', params: [lease.address, 'pending'] },
+    ]);
+    if (!latest.ok || !pending.ok) return;
+    if (Number(BigInt(latest.result as string)) !== mined || Number(BigInt(pending.result as string)) > tx.nonce) return;
+    this.logger.warn({ address: lease.address, nonce: tx.nonce, hash: tx.hash }, 'the node says it knows the transaction but does not hold it: replaced with bumped fees');
+    await this.replaceWithBumpedFees(lease, tx);
+  }
+
+  /**
    * Not mined for NONCE_STUCK_AFTER_MS: first the same bytes again (a dropped or never-propagated
    * transaction), then a replacement at the same nonce with bumped fees (research §6.2 "stuck").
    */
@@ -423,7 +472,12 @@ export class Tracker {
       await this.send(lease, tx, tx.raw, tx.hash, true);
       return;
     }
-    if (!tx.fields || tx.type === null) return;
+    await this.replaceWithBumpedFees(lease, tx);
+  }
+
+  /** A replacement at the same nonce with fees bumped (capped), stored, then broadcast. */
+  private async replaceWithBumpedFees(lease: AccountLease, tx: OpenTransaction): Promise<void> {
+    if (!tx.fields || tx.type === null || !tx.hash || !tx.raw) return;
     const market = await this.market();
     const current = unsignedFromFields(lease.chainId, tx.nonce, tx.type, tx.fields);
     const bump = bumpTransaction(current, market, this.options.bump, feeOf(tx.firstFields ?? tx.fields));
@@ -468,9 +522,9 @@ export class Tracker {
     }
   }
 
-  private async send(lease: AccountLease, tx: Pick<OpenTransaction, 'id' | 'nonce' | 'status'>, raw: string, hash: string, resend: boolean): Promise<void> {
+  private async send(lease: AccountLease, tx: Pick<OpenTransaction, 'id' | 'nonce' | 'status'>, raw: string, hash: string, resend: boolean): Promise<BroadcastOutcome> {
     if (resend) this.stats.resent++;
-    await this.broadcast(lease, tx, raw, hash, resend);
+    return this.broadcast(lease, tx, raw, hash, resend);
   }
 
   /**
@@ -478,22 +532,27 @@ export class Tracker {
    * nonce is consumed (by this or another attempt): the receipt lookup of the next round resolves it.
    * Any other refusal is noted on the row and retried later; a connection failure is "maybe sent".
    */
-  private async broadcast(lease: AccountLease, tx: Pick<OpenTransaction, 'id' | 'nonce' | 'status'>, raw: string, hash: string, resend: boolean): Promise<void> {
+  private async broadcast(lease: AccountLease, tx: Pick<OpenTransaction, 'id' | 'nonce' | 'status'>, raw: string, hash: string, resend: boolean): Promise<BroadcastOutcome> {
     let outcome: { kind: 'sent' } | { kind: 'node-error'; error: NodeError };
     try {
       outcome = await this.chain.sendRaw(raw);
     } catch (error) {
       this.logger.warn({ address: lease.address, nonce: tx.nonce, hash, err: (error as Error).message }, 'broadcast outcome unknown; the same bytes go again next time');
       await this.lifecycle.markSent(lease, tx.id, hash, resend);
-      return;
+      return 'unknown';
     }
-    if (outcome.kind === 'node-error' && !(outcome.error instanceof TransactionAlreadyKnownError)) {
-      if (!(outcome.error instanceof NonceTooLowError)) {
+    let result: BroadcastOutcome = 'sent';
+    if (outcome.kind === 'node-error') {
+      if (outcome.error instanceof TransactionAlreadyKnownError) result = 'known';
+      else if (outcome.error instanceof NonceTooLowError) result = 'consumed';
+      else {
+        result = 'refused';
         this.logger.warn({ address: lease.address, nonce: tx.nonce, hash, err: outcome.error.message }, 'the node refused a re-send');
         await this.lifecycle.noteError(tx.id, `node refused a re-send: ${outcome.error.message}`);
       }
     }
     await this.lifecycle.markSent(lease, tx.id, hash, resend);
+    return result;
   }
 
   private async market(): Promise<MarketFees> {

@@ -98,8 +98,8 @@ describe('LifecycleLedger: tracker leases, fencing, floor sync, gap claims (real
 
   describe('the tracker round (claimWork, markMinedMany, confirmMined, syncFloors; chain 4242, its own accounts)', () => {
     const chain = 4242;
-    const work = (owner: string, o: { includeIdle?: boolean; stuckAfterMs?: number } = {}) =>
-      lifecycle[owner === 'A' ? 0 : 1].claimWork(owner, { chainId: chain, leaseMs: 60_000, limit: 10, floorSyncMs: 60_000, stuckAfterMs: o.stuckAfterMs ?? 60_000, includeIdle: o.includeIdle ?? false });
+    const work = (owner: string, o: { includeIdle?: boolean; detailsAfterMs?: number } = {}) =>
+      lifecycle[owner === 'A' ? 0 : 1].claimWork(owner, { chainId: chain, leaseMs: 60_000, limit: 10, floorSyncMs: 60_000, detailsAfterMs: o.detailsAfterMs ?? 60_000, includeIdle: o.includeIdle ?? false });
     async function accountOn(address: string, allocate: number) {
       await ledger.initAccount(chain, address, 0);
       const r = await ledger.allocateBatch(chain, address, Array.from({ length: allocate }, () => ({})));
@@ -130,7 +130,7 @@ describe('LifecycleLedger: tracker leases, fencing, floor sync, gap claims (real
       expect(await work('B', { includeIdle: true })).toEqual([]);
       expect((await work('A'))[0].lease.epoch).toBe(w.lease.epoch);
       // Stuck: the bytes and fields come along for the re-send or replacement.
-      expect((await work('A', { stuckAfterMs: 0 }))[0].transactions[0]).toMatchObject({ raw: '0x' + (400).toString(16), type: 2, fields: { maxFeePerGas: '0x1' } });
+      expect((await work('A', { detailsAfterMs: 0 }))[0].transactions[0]).toMatchObject({ raw: '0x' + (400).toString(16), type: 2, fields: { maxFeePerGas: '0x1' } });
       expect((await lifecycle[0].accountWork(w.lease, 60_000, 60_000))?.transactions.map((t) => t.id)).toEqual([ids[0]]);
 
       // An idle account whose floor is due: only with includeIdle.

@@ -100,8 +100,11 @@ export interface ClaimWorkOptions {
   leaseMs: number;
   limit: number;
   floorSyncMs: number;
-  /** A transaction is stuck (its raw and fields are returned) after this long since its last broadcast. */
-  stuckAfterMs: number;
+  /**
+   * A transaction's raw bytes and fields are returned once this long has passed since its last
+   * broadcast (the tracker's first use of them: a re-send of a stuck or unpooled transaction).
+   */
+  detailsAfterMs: number;
   /**
    * Also take accounts with no open work whose floor is due (a scan of every counter row): the
    * tracker asks for it about every floorSyncMs / 4, not every round.
@@ -197,18 +200,18 @@ WITH work AS (
   FROM cand WHERE c.chain_id = cand.chain_id AND c.address = cand.address
   RETURNING c.chain_id, c.address, c.lease_epoch, c.next_nonce, c.chain_nonce, c.chain_nonce_at
 )
-${workColumns(o.floorSyncMs, o.stuckAfterMs)}`;
+${workColumns(o.floorSyncMs, o.detailsAfterMs)}`;
     return rows.map((r) => toWork(r, owner));
   }
 
   /** The same work for one account whose lease this replica holds (operator resync). */
-  async accountWork(lease: AccountLease, floorSyncMs: number, stuckAfterMs: number): Promise<AccountWork | undefined> {
+  async accountWork(lease: AccountLease, floorSyncMs: number, detailsAfterMs: number): Promise<AccountWork | undefined> {
     const rows = await this.prisma.$queryRaw<WorkRow[]>`
 WITH l AS (
   SELECT c.chain_id, c.address, c.lease_epoch, c.next_nonce, c.chain_nonce, c.chain_nonce_at FROM nonces c
   WHERE c.chain_id = ${BigInt(lease.chainId)} AND c.address = ${lease.address}
 )
-${workColumns(floorSyncMs, stuckAfterMs)}`;
+${workColumns(floorSyncMs, detailsAfterMs)}`;
     return rows[0] && { ...toWork(rows[0], lease.owner), lease };
   }
 
@@ -495,11 +498,11 @@ function transactionColumns(withRaw: Prisma.Sql, withDetails: Prisma.Sql): Prism
 
 /**
  * The work of each account in CTE `l` (chain_id, address, lease_epoch, next_nonce, chain_nonce,
- * chain_nonce_at): its transactions not yet mined (raw only for signed or stuck ones), its released
+ * chain_nonce_at): its transactions not yet mined (raw only for signed ones and those sent detailsAfterMs ago), its released
  * nonces, and the distinct blocks of its mined transactions, as JSON per account.
  */
-function workColumns(floorSyncMs: number, stuckAfterMs: number): Prisma.Sql {
-  const stuck = Prisma.sql`${SINCE_SENT_MS} >= ${stuckAfterMs}`;
+function workColumns(floorSyncMs: number, detailsAfterMs: number): Prisma.Sql {
+  const stuck = Prisma.sql`${SINCE_SENT_MS} >= ${detailsAfterMs}`;
   return Prisma.sql`SELECT l.chain_id, l.address, l.lease_epoch, l.next_nonce, l.chain_nonce,
   l.chain_nonce_at < now() - ${BigInt(floorSyncMs)} * INTERVAL '1 millisecond' AS floor_due,
   (SELECT json_agg(x ORDER BY x.nonce) FROM (

@@ -53,6 +53,13 @@ export const nonceServiceConfig = defineConfig('nonce-service', {
     min: 100,
     description: 'A submitted transaction not mined for this long is re-sent as is; still not mined after as long again, it is replaced with bumped fees.',
   }),
+  unpooledAfterMs: int({
+    env: 'NONCE_UNPOOLED_AFTER_MS',
+    default: 5_000,
+    min: 100,
+    description:
+      "A submitted transaction at the chain's next nonce that the node does not hold as executable (its pending count stays at the mined count) is re-sent after this long; when the node answers that it already knows it but still does not hold it, it is replaced with bumped fees at once.",
+  }),
   feeBumpPercent: int({
     env: 'NONCE_FEE_BUMP_PERCENT',
     default: 10,
