@@ -7,6 +7,7 @@ import { createLogger, PinoNestLogger } from '@hsm-signer/logging';
 import { NatsBus, natsMicroserviceOptions } from '@hsm-signer/messaging';
 import { MetricsModule } from '@hsm-signer/metrics';
 import { applyMigrations, createDatabase, LifecycleLedger, NonceLedger, type PrismaClient } from '@hsm-signer/persistence';
+import { LedgerRetention } from './ledger-retention';
 import { NonceMetrics } from './metrics';
 import { ChainReader } from './node-client';
 import { NonceAllocator } from './nonce-allocator';
@@ -22,6 +23,8 @@ export interface NonceService {
   prisma: PrismaClient;
   tracker: Tracker;
   relay?: OutboxRelay;
+  /** Deletes finished ledger rows past NONCE_LEDGER_RETENTION_DAYS (undefined when it is 0). */
+  retention?: LedgerRetention;
   /** Base URL of the health / operator HTTP endpoint. */
   httpUrl: string;
   close(): Promise<void>;
@@ -76,6 +79,10 @@ export async function startNonceService(config: NonceServiceConfig, logger: Logg
     },
     logger.child({ component: 'tracker' }),
   );
+  const retention =
+    config.ledgerRetentionDays > 0
+      ? new LedgerRetention(lifecycle, { retentionMs: config.ledgerRetentionDays * 86_400_000, intervalMs: 3_600_000, batchSize: 5_000, maxBatchesPerRun: 200 }, logger.child({ component: 'retention' }))
+      : undefined;
   const relay = new OutboxRelay(bus.connection, lifecycle, { stream: config.eventsStream, intervalMs: config.outboxIntervalMs, retentionMs: config.outboxRetentionMs }, logger.child({ component: 'outbox' }));
   // docs/metrics.md. The tracker's and the relay's counters are read from their stats when scraped;
   // the ledger gauges are one cached statement on the shared pool.
@@ -116,6 +123,7 @@ export async function startNonceService(config: NonceServiceConfig, logger: Logg
   if (config.trackerEnabled) {
     tracker.start();
     relay.start();
+    retention?.start();
   }
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -127,10 +135,12 @@ export async function startNonceService(config: NonceServiceConfig, logger: Logg
     prisma,
     tracker,
     relay,
+    retention,
     httpUrl: `http://127.0.0.1:${port}`,
     close: async () => {
       await tracker.stop();
       await relay.stop();
+      await retention?.stop();
       await started.close();
       await bus.close().catch(() => undefined);
       await database.close();

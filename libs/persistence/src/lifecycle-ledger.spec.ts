@@ -96,6 +96,29 @@ describe('LifecycleLedger: tracker leases, fencing, floor sync, gap claims (real
     expect(await lifecycle[0].claimGap(chainId, address, 2, 0, 30_000)).toBeUndefined();
   });
 
+  it('retention deletes old rows in a final state with their attempts, in batches, and never an open, mined or recent one', async () => {
+    const address = '0x' + '0a'.repeat(20);
+    const ids = await account(address, 9);
+    const statuses = ['confirmed', 'failed', 'replaced', 'rejected', 'abandoned', 'allocated', 'submitted', 'mined', 'confirmed'];
+    for (const [i, id] of ids.entries()) {
+      // All but the last are two days old; the last is a recent confirmed one.
+      const age = i === ids.length - 1 ? '1 minute' : '2 days';
+      const live = ['rejected', 'abandoned', 'replaced'].includes(statuses[i]) ? 'NULL' : 'nonce';
+      await clients[0].$executeRawUnsafe(`UPDATE transactions SET status = '${statuses[i]}', live_nonce = ${live}, updated_at = now() - interval '${age}' WHERE id = $1::uuid`, id);
+      await clients[0].$executeRaw`INSERT INTO transaction_attempts (transaction_id, hash, raw) VALUES (${id}::uuid, ${hash(1000 + i)}, '0x01')`;
+    }
+    const day = 86_400_000;
+    // Batches of 2: the five old final rows go in three statements.
+    const batches = [];
+    for (let n = 2; n === 2; ) batches.push((n = await lifecycle[0].pruneFinished(day, 2)));
+    expect(batches).toEqual([2, 2, 1]);
+    const left = await clients[0].transaction.findMany({ where: { fromAddress: address }, select: { id: true, status: true }, orderBy: { nonce: 'asc' } });
+    expect(left.map((r) => r.status)).toEqual(['allocated', 'submitted', 'mined', 'confirmed']);
+    const attempts = await clients[0].transactionAttempt.findMany({ where: { transactionId: { in: ids } }, select: { transactionId: true } });
+    expect(attempts.map((a) => a.transactionId).sort()).toEqual(left.map((r) => r.id).sort());
+    expect(await lifecycle[0].pruneFinished(day, 2)).toBe(0);
+  });
+
   describe('the tracker round (claimWork, markMinedMany, confirmMined, syncFloors; chain 4242, its own accounts)', () => {
     const chain = 4242;
     const work = (owner: string, o: { includeIdle?: boolean; detailsAfterMs?: number } = {}) =>

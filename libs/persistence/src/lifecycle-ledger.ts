@@ -469,6 +469,28 @@ FROM outbox_events WHERE published_at IS NULL ORDER BY seq LIMIT ${limit}`;
   }
 
   /** Published events older than `olderThanMs` (JetStream holds them now). */
+  /**
+   * Retention: deletes up to `limit` ledger rows in a final state (confirmed, failed, replaced,
+   * rejected, abandoned) last changed more than `olderThanMs` ago, with their earlier attempts; returns
+   * how many. Open and mined-but-unconfirmed rows are never touched. Through the (status, updated_at)
+   * index; the caller repeats while a full batch came back, so no statement holds many row locks.
+   */
+  async pruneFinished(olderThanMs: number, limit: number): Promise<number> {
+    const rows = await this.prisma.$queryRaw<{ n: number }[]>`
+WITH gone AS (
+  DELETE FROM transactions WHERE id IN (
+    SELECT id FROM transactions
+    WHERE status IN ('confirmed', 'failed', 'replaced', 'rejected', 'abandoned')
+      AND updated_at < now() - ${BigInt(olderThanMs)} * INTERVAL '1 millisecond'
+    LIMIT ${limit})
+  RETURNING id
+), attempts AS (
+  DELETE FROM transaction_attempts a USING gone WHERE a.transaction_id = gone.id
+)
+SELECT count(*)::int AS n FROM gone`;
+    return rows[0]?.n ?? 0;
+  }
+
   async prunePublished(olderThanMs: number): Promise<number> {
     return this.prisma.$executeRaw`
 DELETE FROM outbox_events WHERE published_at IS NOT NULL AND published_at < now() - ${BigInt(olderThanMs)} * INTERVAL '1 millisecond'`;

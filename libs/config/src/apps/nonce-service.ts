@@ -87,5 +87,12 @@ export const nonceServiceConfig = defineConfig('nonce-service', {
   }),
   eventsStream: str({ env: 'NONCE_EVENTS_STREAM', default: 'HSM_TX', description: 'JetStream stream (created if absent, subjects hsm.v1.tx.>) that receives every transaction state change.' }),
   outboxIntervalMs: int({ env: 'NONCE_OUTBOX_INTERVAL_MS', default: 250, min: 10, description: 'How often unpublished outbox events are relayed to JetStream.' }),
+  ledgerRetentionDays: int({
+    env: 'NONCE_LEDGER_RETENTION_DAYS',
+    default: 0,
+    min: 0,
+    description:
+      'Ledger rows in a final state (confirmed, failed, replaced, rejected, abandoned) older than this many days are deleted, checked hourly; 0 keeps them all. A request id (X-Request-Id, kld-id) is remembered only as long as its row: a repeat after that sends a new transaction.',
+  }),
   outboxRetentionMs: int({ env: 'NONCE_OUTBOX_RETENTION_MS', default: 3_600_000, min: 0, description: 'How long published outbox events stay in Postgres before they are deleted.' }),
 });
