@@ -96,6 +96,27 @@ describe('LifecycleLedger: tracker leases, fencing, floor sync, gap claims (real
     expect(await lifecycle[0].claimGap(chainId, address, 2, 0, 30_000)).toBeUndefined();
   });
 
+  it("reads only an account's open rows for the tracker, however many finished ones it has (a new, never analysed table)", async () => {
+    const address = '0x' + '0b'.repeat(20);
+    const ids = await account(address, 3_005);
+    // 3,000 sent long ago and confirmed; 5 still submitted.
+    await clients[0].$executeRaw`UPDATE transactions SET status = 'confirmed' WHERE id = ANY(${ids.slice(0, 3_000)}::uuid[])`;
+    await clients[0].$executeRaw`UPDATE transactions SET status = 'submitted' WHERE id = ANY(${ids.slice(3_000)}::uuid[])`;
+    /** Rows the plan touched beyond what it returned: read through an index and then filtered away. */
+    const waste = async (sql: string, params: unknown[]) => {
+      const root = (await databases[0].pool.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, params)).rows[0]['QUERY PLAN'][0].Plan as Record<string, unknown>;
+      let removed = 0;
+      const walk = (node: Record<string, unknown>) => {
+        removed += Number(node['Rows Removed by Filter'] ?? 0) + Number(node['Rows Removed by Index Recheck'] ?? 0);
+        for (const child of (node['Plans'] as Record<string, unknown>[] | undefined) ?? []) walk(child);
+      };
+      walk(root);
+      return removed;
+    };
+    // The shape of claimWork's read of an account's open rows (workColumns in lifecycle-ledger.ts).
+    expect(await waste(`SELECT t.id FROM transactions t WHERE t.chain_id = $1 AND t.from_address = $2 AND t.status IN ('allocated', 'signed', 'submitted')`, [chainId, address])).toBeLessThan(50);
+  });
+
   it('retention deletes old rows in a final state with their attempts, in batches, and never an open, mined or recent one', async () => {
     const address = '0x' + '0a'.repeat(20);
     const ids = await account(address, 9);

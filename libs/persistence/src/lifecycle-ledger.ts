@@ -242,13 +242,19 @@ WITH r AS (
     ${items.map((i) => i.receipt.gasUsed.toString())}::numeric[], ${items.map((i) => (i.receipt.effectiveGasPrice === null ? null : i.receipt.effectiveGasPrice.toString()))}::numeric[],
     ${items.map((i) => i.confirmations)}::int[])
     AS r(id, chain_id, address, epoch, hash, block_number, block_hash, receipt_status, gas_used, effective_gas_price, confirmations)
+), locked AS MATERIALIZED (
+  -- By primary key only: joined on (chain_id, from_address) as well, a planner without statistics
+  -- (a new database) looped over the account's open rows once per receipt (migration
+  -- 20261201300000_open_row_indexes).
+  SELECT t.id, t.hash, t.raw, t.fields, t.status, t.chain_id, t.from_address FROM transactions t
+  WHERE t.id = ANY(${items.map((i) => i.id)}::uuid[])
+  ORDER BY t.id
+  FOR UPDATE OF t
 ), cur AS (
-  SELECT t.id, t.hash, t.raw, t.fields, r.hash AS new_hash FROM transactions t JOIN r ON r.id = t.id
+  SELECT t.id, t.hash, t.raw, t.fields, r.hash AS new_hash FROM locked t JOIN r ON r.id = t.id
   WHERE t.status IN ('signed', 'submitted') AND t.chain_id = r.chain_id AND t.from_address = r.address
     AND EXISTS (SELECT 1 FROM nonces n WHERE n.chain_id = t.chain_id AND n.address = t.from_address
                 AND n.lease_owner = ${owner} AND n.lease_epoch = r.epoch AND n.lease_until > now())
-  ORDER BY t.id
-  FOR UPDATE OF t
 ), kept AS (
   INSERT INTO transaction_attempts (transaction_id, hash, raw, fields, replaced_by)
   SELECT cur.id, cur.hash, cur.raw, cur.fields, cur.new_hash FROM cur WHERE cur.hash IS DISTINCT FROM cur.new_hash AND cur.hash IS NOT NULL
