@@ -46,7 +46,7 @@ export interface NonceMetricsSources {
 
 /**
  * Open transactions per state and unpublished outbox rows, in ONE statement. Both counts use
- * indexes: transactions(status, updated_at) for the IN list, outbox_events(published_at, seq) for
+ * indexes: transactions(status, updated_at) for the IN list, outbox_events(seq) WHERE published_at IS NULL for
  * the unpublished rows — rows that the relay (research/nonce-and-lifecycle.md §8.2) empties every
  * NONCE_OUTBOX_INTERVAL_MS, so the count is small unless JetStream is down.
  */

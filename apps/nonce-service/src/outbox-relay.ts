@@ -82,7 +82,7 @@ export class OutboxRelay {
     if (events.length) {
       const results = await this.publisher.publishAll(events.map((e) => ({ subject: e.subject, data: codec.encode(e.message), msgId: e.id })));
       const done = events.filter((_, i) => results[i] === true).map((e) => e.id);
-      await this.lifecycle.markPublished(done);
+      await this.lifecycle.markPublished(done, this.options.retentionMs > 0);
       published = done.length;
       this.stats.published += published;
       const failed = results.find((r) => r !== true);

@@ -117,6 +117,23 @@ describe('LifecycleLedger: tracker leases, fencing, floor sync, gap claims (real
     expect(await waste(`SELECT t.id FROM transactions t WHERE t.chain_id = $1 AND t.from_address = $2 AND t.status IN ('allocated', 'signed', 'submitted')`, [chainId, address])).toBeLessThan(50);
   });
 
+  it('deletes published outbox events, or keeps them marked published when a retention asks for it', async () => {
+    const address = '0x' + '0c'.repeat(20);
+    const [id] = await account(address, 1); // its `allocated` event
+    const events = async () => clients[0].outboxEvent.findMany({ where: { transactionId: id }, select: { id: true, publishedAt: true } });
+    const [first] = await events();
+    expect(first.publishedAt).toBeNull();
+    await lifecycle[0].markPublished([first.id], true);
+    expect((await events())[0].publishedAt).toBeInstanceOf(Date);
+    expect(await lifecycle[0].prunePublished(60_000)).toBe(0); // younger than the retention
+    expect(await lifecycle[0].prunePublished(0)).toBeGreaterThanOrEqual(1);
+    expect(await events()).toEqual([]);
+    await clients[0].$executeRaw`UPDATE transactions SET status = 'submitted', hash = ${hash(77)} WHERE id = ${id}::uuid`;
+    const [second] = await events();
+    await lifecycle[0].markPublished([second.id]);
+    expect(await events()).toEqual([]);
+  });
+
   it('retention deletes old rows in a final state with their attempts, in batches, and never an open, mined or recent one', async () => {
     const address = '0x' + '0a'.repeat(20);
     const ids = await account(address, 9);

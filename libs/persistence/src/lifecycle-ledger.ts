@@ -469,12 +469,17 @@ SELECT id::text AS id, subject, (jsonb_build_object('id', id) || payload)::text 
 FROM outbox_events WHERE published_at IS NULL ORDER BY seq LIMIT ${limit}`;
   }
 
-  async markPublished(ids: string[]): Promise<void> {
+  /**
+   * Events JetStream stored: deleted (JetStream holds them now), or with `keep` (a retention period
+   * for inspection) marked published for prunePublished. A delete only marks the row version dead;
+   * the update wrote a new one and a published_at index entry, then the prune deleted it anyway.
+   */
+  async markPublished(ids: string[], keep = false): Promise<void> {
     if (ids.length === 0) return;
-    await this.prisma.$executeRaw`UPDATE outbox_events SET published_at = now(), attempts = attempts + 1 WHERE id = ANY(${ids}::uuid[])`;
+    if (keep) await this.prisma.$executeRaw`UPDATE outbox_events SET published_at = now(), attempts = attempts + 1 WHERE id = ANY(${ids}::uuid[])`;
+    else await this.prisma.$executeRaw`DELETE FROM outbox_events WHERE id = ANY(${ids}::uuid[])`;
   }
 
-  /** Published events older than `olderThanMs` (JetStream holds them now). */
   /**
    * Retention: deletes up to `limit` ledger rows in a final state (confirmed, failed, replaced,
    * rejected, abandoned) last changed more than `olderThanMs` ago, with their earlier attempts; returns
@@ -497,6 +502,7 @@ SELECT count(*)::int AS n FROM gone`;
     return rows[0]?.n ?? 0;
   }
 
+  /** Published events older than `olderThanMs` (JetStream holds them now). */
   async prunePublished(olderThanMs: number): Promise<number> {
     return this.prisma.$executeRaw`
 DELETE FROM outbox_events WHERE published_at IS NOT NULL AND published_at < now() - ${BigInt(olderThanMs)} * INTERVAL '1 millisecond'`;

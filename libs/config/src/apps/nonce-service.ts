@@ -94,5 +94,10 @@ export const nonceServiceConfig = defineConfig('nonce-service', {
     description:
       'Ledger rows in a final state (confirmed, failed, replaced, rejected, abandoned) older than this many days are deleted, checked hourly; 0 keeps them all. A request id (X-Request-Id, kld-id) is remembered only as long as its row: a repeat after that sends a new transaction.',
   }),
-  outboxRetentionMs: int({ env: 'NONCE_OUTBOX_RETENTION_MS', default: 3_600_000, min: 0, description: 'How long published outbox events stay in Postgres before they are deleted.' }),
+  outboxRetentionMs: int({
+    env: 'NONCE_OUTBOX_RETENTION_MS',
+    default: 0,
+    min: 0,
+    description: 'How long published outbox events stay in Postgres (for inspection) before they are deleted; 0 deletes each one as soon as JetStream stored it.',
+  }),
 });
