@@ -442,7 +442,10 @@ export class Tracker {
     this.stats.unpooled++;
     this.logger.warn({ address: lease.address, nonce: tx.nonce, hash: tx.hash }, 'the node does not hold the transaction at the next nonce: re-sent');
     const outcome = await this.send(lease, tx, tx.raw, tx.hash, true);
-    if (outcome !== 'known' || tx.nonceSource === 'fixed') return;
+    // Replaced this way at most once (attempts counts the hashes it had): a node whose pending count
+    // means nothing (some load-balanced endpoints answer the latest count) would otherwise have a
+    // healthy transaction re-priced every NONCE_UNPOOLED_AFTER_MS; further bumps wait for the stuck path.
+    if (outcome !== 'known' || tx.nonceSource === 'fixed' || tx.attempts > 1) return;
     // Asked again, after the re-send: a transaction mined in between must not be replaced.
     const [latest, pending] = await this.chain.batch([
       { method: 'eth_getTransactionCount', params: [lease.address, 'latest'] },

@@ -167,6 +167,14 @@ describe('nonce-service: a transaction the node does not hold at the next nonce 
     const pooled = await anvil.rpc<{ nonce: string; maxFeePerGas: string } | null>('eth_getTransactionByHash', [replacement]);
     expect(Number(BigInt(pooled!.nonce))).toBe(first.nonce);
     expect(BigInt(pooled!.maxFeePerGas)).toBeGreaterThanOrEqual((5n * GWEI * 110n) / 100n);
+    // The replacement wedged as well: re-sent, but not re-priced again before NONCE_STUCK_AFTER_MS
+    // (a node whose pending count means nothing must not have a transaction bumped every few seconds).
+    wedged.add(replacement);
+    await anvil.rpc('anvil_dropTransaction', [replacement]);
+    const resends = (await row(first.id)).resends as number;
+    await waitFor('two more re-sends', async () => (await row(first.id)).resends >= resends + 2, 15_000, 50);
+    expect(await row(first.id)).toMatchObject({ hash: replacement, attempts: 2 });
+    wedged.delete(replacement); // the node takes it again: the next re-send lands
     await mineBoth({ ...first, hash: replacement }, second);
     expect(await row(first.id)).toMatchObject({ status: 'mined', hash: replacement, attempts: 2 });
     const attempts = (await pg.query(`SELECT hash, replaced_by FROM transaction_attempts WHERE transaction_id = $1`, [first.id])).rows;
