@@ -1,4 +1,4 @@
-import { JSONCodec, type Subscription } from 'nats';
+import { JSONCodec } from 'nats';
 import { Wallet, keccak256, parseEther, toBeHex } from 'ethers';
 import { Client } from 'pg';
 import { loadConfig, nonceServiceConfig } from '@hsm-signer/config';
@@ -23,7 +23,7 @@ describe('nonce-service transaction lifecycle (tracker, outbox, operator view; r
   let bus: NatsBus;
   let pg: Client;
   let chainId: number;
-  let fixture: Subscription[] = [];
+  let fixture: { unsubscribe(): void }[] = [];
   const wallets = new Map<string, Wallet>();
 
   const newWallet = async () => {

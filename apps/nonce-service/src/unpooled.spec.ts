@@ -1,6 +1,5 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Subscription } from 'nats';
 import { Wallet, keccak256, parseEther, toBeHex } from 'ethers';
 import { Client } from 'pg';
 import { loadConfig, nonceServiceConfig } from '@hsm-signer/config';
@@ -60,7 +59,7 @@ describe('nonce-service: a transaction the node does not hold at the next nonce 
   let pg: Client;
   let chainId: number;
   let node: { url: string; close(): Promise<void> };
-  let fixture: Subscription[] = [];
+  let fixture: { unsubscribe(): void }[] = [];
   const wallets = new Map<string, Wallet>();
   const wedged = new Set<string>();
 

@@ -4,9 +4,9 @@ import { Routes, type Account } from '@hsm-signer/contracts';
 import { loadConfig, rpcGatewayConfig } from '@hsm-signer/config';
 import { createLogger } from '@hsm-signer/logging';
 import { sampleValue, samples } from '@hsm-signer/metrics';
-import { serveFixture, startAnvil, startNatsServer, type AnvilNode, type NatsServer } from '@hsm-signer/testing';
+import { serveFixture, signWithWallet, startAnvil, startNatsServer, type AnvilNode, type NatsServer } from '@hsm-signer/testing';
 import { randomBytes } from 'node:crypto';
-import { Wallet, keccak256, type BaseWallet } from 'ethers';
+import { Wallet, type BaseWallet } from 'ethers';
 import { connect, type NatsConnection } from 'nats';
 import WebSocket from 'ws';
 import { createRpcGateway, type RpcGateway } from './create-gateway';
@@ -46,19 +46,7 @@ function startFixtures(nc: NatsConnection, anvil: AnvilNode, wallet: BaseWallet)
       return { transactionId: `tx-${++ids}`, nonce: next++ };
     }),
     serveFixture(nc, Routes.nonceRecordOutcome, () => ({ ok: 1 as const })),
-    serveFixture(nc, Routes.signerSignTransaction, async ({ tx }) => {
-      const raw = await wallet.signTransaction({
-        type: tx.type,
-        chainId: tx.chainId,
-        nonce: tx.nonce,
-        to: tx.to,
-        value: BigInt(tx.value),
-        data: tx.data,
-        gasLimit: BigInt(tx.gasLimit),
-        ...(tx.maxFeePerGas !== undefined ? { maxFeePerGas: BigInt(tx.maxFeePerGas), maxPriorityFeePerGas: BigInt(tx.maxPriorityFeePerGas!) } : { gasPrice: BigInt(tx.gasPrice!) }),
-      });
-      return { raw, hash: keccak256(raw) };
-    }),
+    serveFixture(nc, Routes.signerSignTransaction, ({ tx }) => signWithWallet(wallet, tx)),
   ];
 }
 

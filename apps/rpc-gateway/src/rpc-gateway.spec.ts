@@ -3,10 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { Events, Routes, type Account, type RecordOutcomeRequest, type Route, type UnsignedTransaction } from '@hsm-signer/contracts';
 import { loadConfig, rpcGatewayConfig } from '@hsm-signer/config';
 import { createLogger } from '@hsm-signer/logging';
-import { castBinary, freePort, serveFixture, startAnvil, waitFor, startNatsServer, type AnvilNode, type NatsServer } from '@hsm-signer/testing';
+import { castBinary, freePort, serveFixture, signWithWallet, startAnvil, waitFor, startNatsServer, type AnvilNode, type NatsServer } from '@hsm-signer/testing';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { JsonRpcProvider, Wallet, keccak256, type BaseWallet } from 'ethers';
+import { JsonRpcProvider, Wallet, type BaseWallet } from 'ethers';
 import { createWalletClient, http } from 'viem';
 import { anvil as anvilChain } from 'viem/chains';
 import { connect, JSONCodec, type NatsConnection, type Subscription } from 'nats';
@@ -80,27 +80,15 @@ function startFixtures(nc: NatsConnection, anvil: AnvilNode, wallets: BaseWallet
       return { ok: 1 as const };
     }),
   );
-  f.subs.set('sign', serve(nc, Routes.signerSignTransaction, (req) => signWithWallet(f, req.from, req.tx)));
+  f.subs.set('sign', serve(nc, Routes.signerSignTransaction, (req) => fixtureSign(f, req.from, req.tx)));
   return f;
 }
 
-async function signWithWallet(f: Fixtures, from: string, tx: UnsignedTransaction) {
+async function fixtureSign(f: Fixtures, from: string, tx: UnsignedTransaction) {
   const wallet = f.wallets.get(from);
   if (!wallet) throw new Error(`fixture signer has no key for ${from}`);
   f.signed.push(tx);
-  const raw = await wallet.signTransaction({
-    type: tx.type,
-    chainId: tx.chainId,
-    nonce: tx.nonce,
-    to: tx.to,
-    value: BigInt(tx.value),
-    data: tx.data,
-    gasLimit: BigInt(tx.gasLimit),
-    ...(tx.gasPrice !== undefined ? { gasPrice: BigInt(tx.gasPrice) } : {}),
-    ...(tx.maxFeePerGas !== undefined ? { maxFeePerGas: BigInt(tx.maxFeePerGas), maxPriorityFeePerGas: BigInt(tx.maxPriorityFeePerGas!) } : {}),
-    ...(tx.accessList !== undefined ? { accessList: tx.accessList } : {}),
-  });
-  return { raw, hash: keccak256(raw) };
+  return signWithWallet(wallet, tx);
 }
 
 interface Exchange {
@@ -426,7 +414,7 @@ describe('rpc-gateway (in-process, real anvil + private nats-server, service FIX
         expect(elapsedMs).toBeLessThan(NATS_TIMEOUT_MS);
         expect(fixtures.outcomes.at(-1)).toMatchObject({ outcome: 'abandoned' });
       } finally {
-        fixtures.subs.set('sign', serve(nc, Routes.signerSignTransaction, (req) => signWithWallet(fixtures, req.from, req.tx)));
+        fixtures.subs.set('sign', serve(nc, Routes.signerSignTransaction, (req) => fixtureSign(fixtures, req.from, req.tx)));
         await nc.flush();
       }
     });
@@ -443,7 +431,7 @@ describe('rpc-gateway (in-process, real anvil + private nats-server, service FIX
         expect(elapsedMs).toBeLessThan(NATS_TIMEOUT_MS + 1_500);
       } finally {
         silent.unsubscribe();
-        fixtures.subs.set('sign', serve(nc, Routes.signerSignTransaction, (req) => signWithWallet(fixtures, req.from, req.tx)));
+        fixtures.subs.set('sign', serve(nc, Routes.signerSignTransaction, (req) => fixtureSign(fixtures, req.from, req.tx)));
         await nc.flush();
       }
     });

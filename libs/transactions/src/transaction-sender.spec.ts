@@ -9,8 +9,8 @@ import {
   ServiceUnavailableError,
 } from '@hsm-signer/ethereum';
 import { NatsBus } from '@hsm-signer/messaging';
-import { serveFixture, startAnvil, startNatsServer, waitFor, type AnvilNode, type NatsServer } from '@hsm-signer/testing';
-import { Wallet, keccak256, type BaseWallet } from 'ethers';
+import { serveFixture, signWithWallet, startAnvil, startNatsServer, waitFor, type AnvilNode, type NatsServer } from '@hsm-signer/testing';
+import { Wallet, type BaseWallet } from 'ethers';
 import { connect, type NatsConnection, type Subscription } from 'nats';
 import { AccountDirectory } from './account-directory';
 import { EthNodeClient } from './eth-node-client';
@@ -66,21 +66,9 @@ class ServiceFixtures {
       }),
       serve(this.nc, Routes.signerSignTransaction, async ({ from, tx }) => {
         if (this.replay) return this.replay;
-        const raw = await this.wallets.get(from)!.signTransaction({
-          type: tx.type,
-          chainId: tx.chainId,
-          nonce: tx.nonce,
-          to: tx.to,
-          value: BigInt(tx.value),
-          data: tx.data,
-          gasLimit: BigInt(tx.gasLimit),
-          gasPrice: tx.gasPrice === undefined ? undefined : BigInt(tx.gasPrice),
-          maxFeePerGas: tx.maxFeePerGas === undefined ? undefined : BigInt(tx.maxFeePerGas),
-          maxPriorityFeePerGas: tx.maxPriorityFeePerGas === undefined ? undefined : BigInt(tx.maxPriorityFeePerGas),
-          accessList: tx.accessList,
-        });
-        this.lastSigned = { raw, hash: keccak256(raw), tx };
-        return { raw, hash: keccak256(raw) };
+        const signed = await signWithWallet(this.wallets.get(from)!, tx);
+        this.lastSigned = { ...signed, tx };
+        return signed;
       }),
     );
     return this;
