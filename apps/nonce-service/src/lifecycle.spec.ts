@@ -1,13 +1,11 @@
 import { JSONCodec } from 'nats';
-import { Wallet, keccak256, parseEther, toBeHex } from 'ethers';
-import { Client } from 'pg';
-import { loadConfig, nonceServiceConfig } from '@hsm-signer/config';
+import { keccak256, parseEther, toBeHex, type Wallet } from 'ethers';
+import type { Client } from 'pg';
 import { ErrorCode, Routes } from '@hsm-signer/contracts';
-import { createLogger } from '@hsm-signer/logging';
-import { NatsBus, RemoteServiceError } from '@hsm-signer/messaging';
-import { createTestDatabase, startAnvil, startNatsServer, waitFor, type AnvilNode, type NatsServer, type TestDatabase } from '@hsm-signer/testing';
-import { startNonceService, type NonceService } from './app';
-import { startSignerFixture } from './signer-fixture.spec-support';
+import { RemoteServiceError, type NatsBus } from '@hsm-signer/messaging';
+import { waitFor, type AnvilNode } from '@hsm-signer/testing';
+import type { NonceService } from './app';
+import { startServiceHarness, type ServiceHarness } from './service-harness.spec-support';
 
 // Real Postgres, anvil and nats-server (JetStream on). Tracker timings shrunk to test scale.
 jest.setTimeout(120_000);
@@ -16,22 +14,15 @@ const codec = JSONCodec<unknown>();
 const GWEI = 1_000_000_000n;
 
 describe('nonce-service transaction lifecycle (tracker, outbox, operator view; real Postgres, anvil, JetStream)', () => {
-  let db: TestDatabase;
   let anvil: AnvilNode;
-  let nats: NatsServer;
   let service: NonceService;
   let bus: NatsBus;
   let pg: Client;
   let chainId: number;
-  let fixture: { unsubscribe(): void }[] = [];
-  const wallets = new Map<string, Wallet>();
-
-  const newWallet = async () => {
-    const wallet = Wallet.createRandom() as unknown as Wallet;
-    const address = wallet.address.toLowerCase();
-    wallets.set(address, wallet);
-    await anvil.rpc('anvil_setBalance', [address, toBeHex(parseEther('100'))]);
-    return { wallet, address };
+  let harness: ServiceHarness | undefined;
+  const newWallet = () => {
+    if (!harness) throw new Error('the harness did not start (see the beforeAll error)');
+    return harness.newWallet();
   };
   const allocate = (address: string, extra: { requestId?: string; fixedNonce?: number } = {}) => bus.request(Routes.nonceAllocate, { chainId, address, ...extra });
   /** What a gateway does after allocation: sign, broadcast, record. */
@@ -61,37 +52,23 @@ describe('nonce-service transaction lifecycle (tracker, outbox, operator view; r
   };
 
   beforeAll(async () => {
-    [db, anvil, nats] = await Promise.all([createTestDatabase(), startAnvil(), startNatsServer({ jetstream: true })]);
-    chainId = anvil.chainId;
-    const config = loadConfig(nonceServiceConfig, {
-      DATABASE_URL: db.url,
-      NATS_URL: nats.url,
-      ETH_NODE_URL: anvil.url,
-      NONCE_HTTP_HOST: '127.0.0.1',
-      NONCE_HTTP_PORT: '0',
-      NONCE_LEASE_MS: '1000',
-      NONCE_TRACK_INTERVAL_MS: '100',
-      NONCE_STUCK_AFTER_MS: '1000',
-      NONCE_GAP_FILL_AFTER_MS: '2500',
-      NONCE_CONFIRMATIONS: '3',
-      NONCE_MAX_FEE_PER_GAS_WEI: String(2_000n * GWEI),
-      NONCE_OUTBOX_INTERVAL_MS: '50',
+    harness = await startServiceHarness({
+      name: 'nonce-lifecycle',
+      env: {
+        NONCE_LEASE_MS: '1000',
+        NONCE_TRACK_INTERVAL_MS: '100',
+        NONCE_STUCK_AFTER_MS: '1000',
+        NONCE_GAP_FILL_AFTER_MS: '2500',
+        NONCE_CONFIRMATIONS: '3',
+        NONCE_MAX_FEE_PER_GAS_WEI: String(2_000n * GWEI),
+        NONCE_OUTBOX_INTERVAL_MS: '50',
+      },
     });
-    bus = await NatsBus.connect({ servers: nats.url, name: 'lifecycle-spec', requestTimeoutMs: 15_000 });
-    fixture = startSignerFixture(bus.connection, wallets);
-    service = await startNonceService({ ...config, serviceName: 'nonce-lifecycle' }, createLogger('nonce-lifecycle-test', 'error'));
-    pg = new Client({ connectionString: db.url });
-    await pg.connect();
+    ({ anvil, service, bus, pg, chainId } = harness);
   }, 60_000);
 
   afterAll(async () => {
-    for (const s of fixture) s.unsubscribe();
-    await service?.close();
-    await bus?.close();
-    await pg?.end();
-    await nats?.stop();
-    await anvil?.stop();
-    await db?.drop();
+    await harness?.close();
   });
 
   afterEach(async () => {

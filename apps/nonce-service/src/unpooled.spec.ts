@@ -1,14 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Wallet, keccak256, parseEther, toBeHex } from 'ethers';
-import { Client } from 'pg';
-import { loadConfig, nonceServiceConfig } from '@hsm-signer/config';
+import { keccak256, type Wallet } from 'ethers';
+import type { Client } from 'pg';
 import { Routes } from '@hsm-signer/contracts';
-import { createLogger } from '@hsm-signer/logging';
-import { NatsBus } from '@hsm-signer/messaging';
-import { createTestDatabase, startAnvil, startNatsServer, waitFor, type AnvilNode, type NatsServer, type TestDatabase } from '@hsm-signer/testing';
-import { startNonceService, type NonceService } from './app';
-import { startSignerFixture } from './signer-fixture.spec-support';
+import type { NatsBus } from '@hsm-signer/messaging';
+import { waitFor, type AnvilNode } from '@hsm-signer/testing';
+import type { NonceService } from './app';
+import { startServiceHarness, type ServiceHarness } from './service-harness.spec-support';
 
 // A submitted transaction at the chain's next nonce that the node no longer holds: re-sent after
 // NONCE_UNPOOLED_AFTER_MS, long before NONCE_STUCK_AFTER_MS (10 minutes here), and replaced when the
@@ -51,24 +49,17 @@ async function startWedgedNodeFixture(anvilUrl: string, wedged: Set<string>): Pr
 }
 
 describe('nonce-service: a transaction the node does not hold at the next nonce (real Postgres, anvil, JetStream)', () => {
-  let db: TestDatabase;
   let anvil: AnvilNode;
-  let nats: NatsServer;
   let service: NonceService;
   let bus: NatsBus;
   let pg: Client;
   let chainId: number;
-  let node: { url: string; close(): Promise<void> };
-  let fixture: { unsubscribe(): void }[] = [];
-  const wallets = new Map<string, Wallet>();
+  let node: { url: string; close(): Promise<void> } | undefined;
+  let harness: ServiceHarness | undefined;
   const wedged = new Set<string>();
-
-  const newWallet = async () => {
-    const wallet = Wallet.createRandom() as unknown as Wallet;
-    const address = wallet.address.toLowerCase();
-    wallets.set(address, wallet);
-    await anvil.rpc('anvil_setBalance', [address, toBeHex(parseEther('100'))]);
-    return { wallet, address };
+  const newWallet = () => {
+    if (!harness) throw new Error('the harness did not start (see the beforeAll error)');
+    return harness.newWallet();
   };
   /** What a gateway does: allocate, sign, broadcast, record `submitted`. */
   const send = async (wallet: Wallet, address: string) => {
@@ -95,37 +86,19 @@ describe('nonce-service: a transaction the node does not hold at the next nonce 
   const minedCount = async (address: string) => Number(BigInt(await anvil.rpc<string>('eth_getTransactionCount', [address, 'latest'])));
 
   beforeAll(async () => {
-    [db, anvil, nats] = await Promise.all([createTestDatabase(), startAnvil(), startNatsServer({ jetstream: true })]);
-    chainId = anvil.chainId;
-    node = await startWedgedNodeFixture(anvil.url, wedged);
-    const config = loadConfig(nonceServiceConfig, {
-      DATABASE_URL: db.url,
-      NATS_URL: nats.url,
-      ETH_NODE_URL: node.url,
-      NONCE_HTTP_HOST: '127.0.0.1',
-      NONCE_HTTP_PORT: '0',
-      NONCE_TRACK_INTERVAL_MS: '100',
-      NONCE_STUCK_AFTER_MS: '600000',
-      NONCE_UNPOOLED_AFTER_MS: '500',
+    harness = await startServiceHarness({
+      name: 'nonce-unpooled',
+      env: { NONCE_TRACK_INTERVAL_MS: '100', NONCE_STUCK_AFTER_MS: '600000', NONCE_UNPOOLED_AFTER_MS: '500' },
+      nodeUrl: async (a) => (node = await startWedgedNodeFixture(a.url, wedged)).url,
     });
-    bus = await NatsBus.connect({ servers: nats.url, name: 'unpooled-spec', requestTimeoutMs: 15_000 });
-    fixture = startSignerFixture(bus.connection, wallets);
-    service = await startNonceService({ ...config, serviceName: 'nonce-unpooled' }, createLogger('nonce-unpooled-test', 'error'));
-    pg = new Client({ connectionString: db.url });
-    await pg.connect();
+    ({ anvil, service, bus, pg, chainId } = harness);
     // Blocks only when a test mines one: what the node holds stays in its pool.
     await anvil.rpc('evm_setAutomine', [false]);
   }, 60_000);
 
   afterAll(async () => {
-    for (const s of fixture) s.unsubscribe();
-    await service?.close();
-    await bus?.close();
-    await pg?.end();
+    await harness?.close();
     await node?.close();
-    await nats?.stop();
-    await anvil?.stop();
-    await db?.drop();
   });
 
   it('leaves alone a transaction the node holds, however long it waits for a block', async () => {
