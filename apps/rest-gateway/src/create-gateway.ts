@@ -1,7 +1,7 @@
 import { NestFactory } from '@nestjs/core';
 import type { INestApplication } from '@nestjs/common';
 import { PinoNestLogger, redactUrl } from '@hsm-signer/logging';
-import { NatsBus } from '@hsm-signer/messaging';
+import { NatsBus, RequestCoalescer } from '@hsm-signer/messaging';
 import { applyMigrations, createPrismaClient, RestStore, type PrismaClient, type SaveReplyInput } from '@hsm-signer/persistence';
 import { createSendPath, HttpDrain, startSendPath, type EthNodeClient } from '@hsm-signer/transactions';
 
@@ -56,8 +56,12 @@ export async function createRestGateway(config: RestGatewayConfig, logger: Logge
     const metrics = config.metricsEnabled
       ? new RestMetrics({ asyncProcessing: () => queue?.processing, syncWaiting: () => waiter?.size, pendingReplies: () => store.countPendingReplies() })
       : undefined;
+    // The reply writes of one event-loop turn (the async workers' pending replies, a completer round's
+    // final ones) go out as one statement: one commit for many replies instead of one each, which
+    // was most of the Postgres cost of an asynchronous request (bench/README.md "rest-storm").
+    const replyWrites = new RequestCoalescer<SaveReplyInput, boolean>((inputs) => store.saveReplies(inputs), { maxItems: 500 });
     // Final replies are stored for asynchronous requests only: counting their writes counts those transactions.
-    const save = (input: SaveReplyInput) => store.saveReply(input);
+    const save = (input: SaveReplyInput) => replyWrites.submit(input);
     const saveReply = metrics ? metrics.countAsync(save) : save;
     // TEST ONLY, not settings: the e2e tests SIGKILL a replica inside these pauses (before the
     // broadcast, or between the broadcast and the ledger record). Never set them in production.

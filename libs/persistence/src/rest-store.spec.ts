@@ -65,7 +65,7 @@ describe('RestStore (real Postgres, two stores as two gateway replicas)', () => 
       'CREATE UNIQUE INDEX rest_abis_pkey ON rest_abis (id)',
       'CREATE UNIQUE INDEX rest_contracts_pkey ON rest_contracts (address)',
       'CREATE UNIQUE INDEX rest_contracts_registered_as_key ON rest_contracts (registered_as)',
-      'CREATE INDEX rest_replies_pending_received_at_idx ON rest_replies (pending, received_at)',
+      'CREATE INDEX rest_replies_pending_idx ON rest_replies (received_at, id) WHERE pending',
       'CREATE UNIQUE INDEX rest_replies_pkey ON rest_replies (id)',
       'CREATE INDEX rest_replies_received_at_idx ON rest_replies (received_at DESC)',
     ]);
@@ -261,6 +261,22 @@ describe('RestStore (real Postgres, two stores as two gateway replicas)', () => 
       expect(await store.getReply('f-1')).toEqual(final);
       expect(await store.createPendingReply({ id: 'f-1', body: {} })).toBe('exists');
       expect(await store.getReply('f-1')).toEqual(final);
+    });
+
+    it('saveReplies writes many replies in one statement, with the rules of saveReply for each', async () => {
+      await store.saveReply({ id: 'm-final', body: { status: '1' }, pending: false });
+      const results = await store.saveReplies([
+        { id: 'm-1', body: { n: 1 }, pending: true, transactionId: '00000000-0000-4000-8000-0000000000d1', from: addr(0xd1) },
+        { id: 'm-final', body: { late: true }, pending: true }, // a final reply is never overwritten
+        { id: 'm-2', body: { n: 2 }, pending: true },
+        { id: 'm-2', body: { n: 2, final: true }, pending: false }, // the same id twice: the final one wins
+        { id: 'm-2', body: { n: 2, again: true }, pending: true },
+      ]);
+      expect(results).toEqual([true, false, false, true, false]);
+      expect(await store.getReply('m-1')).toMatchObject({ pending: true, body: { n: 1 }, transactionId: '00000000-0000-4000-8000-0000000000d1', from: addr(0xd1) });
+      expect(await store.getReply('m-final')).toMatchObject({ pending: false, body: { status: '1' } });
+      expect(await store.getReply('m-2')).toMatchObject({ pending: false, body: { n: 2, final: true } });
+      expect(await store.saveReplies([])).toEqual([]);
     });
 
     it('saveReply inserts a new reply, pending or final', async () => {
