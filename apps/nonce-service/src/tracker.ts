@@ -440,7 +440,7 @@ export class Tracker {
   private async reclaim(lease: AccountLease, tx: OpenTransaction, mined: number): Promise<void> {
     if (!tx.raw || !tx.hash) return;
     this.stats.unpooled++;
-    this.logger.warn({ address: lease.address, nonce: tx.nonce, hash: tx.hash }, 'the node does not hold the transaction at the next nonce: re-sent');
+    this.logger.info({ address: lease.address, nonce: tx.nonce, hash: tx.hash }, 'the node does not hold the transaction at the next nonce: re-sent');
     const outcome = await this.send(lease, tx, tx.raw, tx.hash, true);
     // Replaced this way at most once (attempts counts the hashes it had): a node whose pending count
     // means nothing (some load-balanced endpoints answer the latest count) would otherwise have a
