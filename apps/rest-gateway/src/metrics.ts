@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CounterFamily, createMetricsRegistry, HistogramFamily, LATENCY_BUCKETS_SECONDS, ScrapedMetric, secondsSince, type CounterCell, type HistogramCell, type Registry } from '@hsm-signer/metrics';
-import type { SendObserver, SendStage } from '@hsm-signer/transactions';
+import { sendStageObserver, type SendObserver } from '@hsm-signer/transactions';
 import type { AsyncDeliveryOutcome } from './dispatch/async-queue';
 import type { HttpAnswer, RequestContext, RestTransactionRequest, TransactionDispatcher } from './dispatch/transaction-dispatcher';
 
@@ -10,7 +10,6 @@ export type RouteKind = (typeof ROUTE_KINDS)[number];
 
 /** Statuses the gateway answers, exported at 0 from start-up; any other code gets its own series when first seen (at most 500 per kind). */
 const KNOWN_STATUSES = [200, 201, 202, 400, 404, 405, 409, 413, 500, 503];
-const STAGES: readonly SendStage[] = ['estimate', 'allocate', 'sign', 'submit'];
 const DELIVERY_OUTCOMES: readonly AsyncDeliveryOutcome[] = ['done', 'retry', 'wait-in-flight', 'error', 'dropped'];
 export type TransactionMode = 'sync' | 'async';
 export type TransactionOutcome = 'mined' | 'failed' | 'error';
@@ -94,13 +93,12 @@ export class RestMetrics {
   private readonly kinds = new Map<RouteKind, KindCells>();
   private readonly requests: CounterFamily;
   private readonly transactions = new Map<string, CounterCell>();
-  private readonly stages = new Map<SendStage, HistogramCell>();
   private readonly deliveries = new Map<AsyncDeliveryOutcome, CounterCell>();
   private readonly completed: CounterCell;
   private pending?: { at: number; value: Promise<number | undefined> };
 
   /** The send path's stage durations (TransactionSender's `observer` option). */
-  readonly send: SendObserver = { stageDone: (stage, seconds) => this.stages.get(stage)?.observe(seconds) };
+  readonly send: SendObserver = sendStageObserver(this.registry);
 
   /** An AsyncRequestQueue delivery finished (its `onDelivery` option). */
   readonly delivered = (outcome: AsyncDeliveryOutcome): void => this.deliveries.get(outcome)?.inc();
@@ -145,14 +143,6 @@ export class RestMetrics {
       registers,
     });
     for (const mode of ['sync', 'async'] as const) for (const outcome of ['mined', 'failed', 'error'] as const) this.transactions.set(`${mode}:${outcome}`, transactions.cell(mode, outcome));
-    const stage = new HistogramFamily({
-      name: 'hsm_send_stage_duration_seconds',
-      help: 'Duration of each completed stage of a transaction send: estimate (gas and fees), allocate (nonce), sign, submit (eth_sendRawTransaction).',
-      labelNames: ['stage'],
-      buckets: LATENCY_BUCKETS_SECONDS,
-      registers,
-    });
-    for (const s of STAGES) this.stages.set(s, stage.cell(s));
     const deliveries = new CounterFamily({
       name: 'hsm_rest_async_deliveries_total',
       help: 'JetStream deliveries of asynchronous requests processed by this replica, by outcome: done (acked), retry (a service was unavailable), wait-in-flight (its id is still in flight elsewhere), error (processing threw; delivered again), dropped (unreadable).',

@@ -1,5 +1,5 @@
 import { BoundedValues, CounterFamily, createMetricsRegistry, Gauge, HistogramFamily, LATENCY_BUCKETS_SECONDS, secondsSince, type CounterCell, type HistogramCell, type Registry } from '@hsm-signer/metrics';
-import type { SendObserver, SendStage } from '@hsm-signer/transactions';
+import { sendStageObserver, type SendObserver } from '@hsm-signer/transactions';
 import { LocalMethods } from './rpc/local-methods';
 
 /** The `method` label of every request the gateway does not answer itself: never the client's method name. */
@@ -7,7 +7,6 @@ export const PASSTHROUGH = 'passthrough';
 
 /** JSON-RPC codes the gateway and the nodes use (research/rpc-signers.md §1.8); up to 16 more as seen, then "other". */
 const KNOWN_CODES = ['-32700', '-32600', '-32601', '-32602', '-32603', '-32000', '-32001', '-32002', '-32003', '-32004', '-32005', '3'];
-const STAGES: readonly SendStage[] = ['estimate', 'allocate', 'sign', 'submit'];
 
 interface MethodChildren {
   ok: CounterCell;
@@ -29,10 +28,9 @@ export class GatewayMetrics {
   private readonly passthrough: MethodChildren;
   private readonly codes = new BoundedValues({ allowed: KNOWN_CODES, extra: 16, other: 'other' });
   private readonly errors: CounterFamily;
-  private readonly stages = new Map<SendStage, HistogramCell>();
 
   /** The send path's stage durations (TransactionSender's `observer` option). */
-  readonly send: SendObserver = { stageDone: (stage, seconds) => this.stages.get(stage)?.observe(seconds) };
+  readonly send: SendObserver = sendStageObserver(this.registry);
 
   constructor(options: { webSocketConnections?: () => number } = {}) {
     const registers = [this.registry];
@@ -50,18 +48,10 @@ export class GatewayMetrics {
       registers,
     });
     this.errors = new CounterFamily({ name: 'hsm_rpc_errors_total', help: 'JSON-RPC errors the gateway answered itself, by JSON-RPC error code.', labelNames: ['code'], registers });
-    const stage = new HistogramFamily({
-      name: 'hsm_send_stage_duration_seconds',
-      help: 'Duration of each completed stage of an eth_sendTransaction: estimate (gas and fees), allocate (nonce), sign, submit (eth_sendRawTransaction).',
-      labelNames: ['stage'],
-      buckets: LATENCY_BUCKETS_SECONDS,
-      registers,
-    });
     // Every known series is exported from the start at 0, so rate() and absent() work before the first request.
     const bind = (method: string): MethodChildren => ({ ok: requests.cell(method, 'ok'), error: requests.cell(method, 'error') });
     for (const method of LocalMethods.methods) this.methods.set(method, { ...bind(method), duration: duration.cell(method) });
     this.passthrough = bind(PASSTHROUGH);
-    for (const s of STAGES) this.stages.set(s, stage.cell(s));
     const connections = options.webSocketConnections;
     if (connections) {
       new Gauge({

@@ -8,3 +8,4 @@ export * from './payload-hash';
 export * from './send-path';
 export * from './http-drain';
 export * from './read-body';
+export * from './send-stage-metric';
