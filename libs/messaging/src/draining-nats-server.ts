@@ -25,7 +25,8 @@ export interface NatsDrainOptions {
  * replies before the socket goes (nats.js close() destroys the socket without flushing); 4. close.
  * Idle, it waits for nothing but two round trips.
  *
- * Only public members of ServerNats are overridden (start, bindEvents, handleMessage, send, close).
+ * Only public members of ServerNats are overridden (start, bindEvents, handleMessage, send, close,
+ * getRouteFromPattern).
  */
 export class DrainingNatsServer extends ServerNats {
   /** Requests from receipt until their handler settled (Nest's handleMessage). */
@@ -66,6 +67,18 @@ export class DrainingNatsServer extends ServerNats {
       return subscription;
     };
     super.bindEvents({ subscribe });
+  }
+
+  /**
+   * Nest tries JSON.parse on every incoming subject (object patterns travel as JSON) and falls back to
+   * the string in a catch: for our plain subjects that is a SyntaxError, stack trace included, per
+   * message (~50-90 µs of the nonce-service's and signer's CPU per request in bench/nonce-storm.ts
+   * profiles). Only a subject that can be JSON goes through Nest's parse.
+   */
+  override getRouteFromPattern(pattern: string): string {
+    const first = pattern.charCodeAt(0);
+    if (first === 0x7b /* { */ || first === 0x5b /* [ */ || first === 0x22 /* " */) return super.getRouteFromPattern(pattern);
+    return this.normalizePattern(pattern);
   }
 
   // Called synchronously on delivery, so a request counts from receipt.
