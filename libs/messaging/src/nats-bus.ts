@@ -13,6 +13,7 @@ import {
 } from '@hsm-signer/contracts';
 import { wrapEvent, wrapRequest, type NestReplyEnvelope } from './envelope';
 import { MessagingUnavailableError, NoRespondersError, RemoteServiceError, RequestTimeoutError } from './errors';
+import { ReplyMux } from './reply-mux';
 import { RequestCoalescer } from './request-coalescer';
 
 const codec = JSONCodec<unknown>();
@@ -34,11 +35,14 @@ export interface NatsBusOptions {
  */
 export class NatsBus {
   private readonly coalescers = new Map<string, RequestCoalescer<unknown, unknown>>();
+  private readonly replies: ReplyMux;
 
   private constructor(
     readonly connection: NatsConnection,
     private readonly defaultTimeoutMs: number,
-  ) {}
+  ) {
+    this.replies = new ReplyMux(connection);
+  }
 
   static async connect(options: NatsBusOptions): Promise<NatsBus> {
     const connection = await connect({
@@ -57,7 +61,7 @@ export class NatsBus {
     if (this.connection.isClosed()) throw new MessagingUnavailableError('NATS connection is closed');
     let raw;
     try {
-      raw = await this.connection.request(route.subject, codec.encode(wrapRequest(route.subject, payload)), { timeout: timeoutMs });
+      raw = await this.replies.request(route.subject, codec.encode(wrapRequest(route.subject, payload)), timeoutMs);
     } catch (error) {
       throw translateNatsError(error, route.subject, timeoutMs);
     }
