@@ -4,9 +4,11 @@
  *   nest   — a NestJS microservice on our DrainingNatsServer (what every service of ours runs),
  *   stock  — the same microservice on Nest's stock ServerNats (before 26653d4: Nest tries
  *            JSON.parse on every incoming subject and catches the SyntaxError),
- * all in one process against a nats-server of its own, at concurrency 1 (latency, with and without a
- * pause between requests: an idle process wakes more slowly) and at concurrency 64 (CPU per request
- * of the whole process, client and responder together, so `nest - raw` is Nest's share).
+ * each asked with nats.js's request(), and the raw responder also through our ReplyMux (NatsBus's
+ * requester since 49d9ac3: nats.js builds an error object for every successful request); all in one
+ * process against a nats-server of its own, at concurrency 1 (latency, with and without a pause
+ * between requests: an idle process wakes more slowly) and at concurrency 64 (CPU per request of the
+ * whole process, requester and responder together, so `nest - raw` is Nest's share).
  *
  *   node -r @swc-node/register bench/nats-hop.ts [requests=3000] [--rounds 3]
  *
@@ -16,14 +18,16 @@ import 'reflect-metadata';
 import { Controller, Module, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MessagePattern, Payload, ServerNats, Transport } from '@nestjs/microservices';
-import { connect, JSONCodec, type NatsConnection } from 'nats';
+import { connect, JSONCodec } from 'nats';
 import pino from 'pino';
-import { natsMicroserviceOptions } from '@hsm-signer/messaging';
+import { natsMicroserviceOptions, ReplyMux } from '@hsm-signer/messaging';
+
 import { startNatsServer } from '@hsm-signer/testing';
 import { intFlag, walkFlags } from './support';
 
-const SUBJECTS = { raw: 'bench.hop.raw', nest: 'bench.hop.nest', stock: 'bench.hop.stock' } as const;
+const SUBJECTS = { raw: 'bench.hop.raw', mux: 'bench.hop.raw', nest: 'bench.hop.nest', stock: 'bench.hop.stock' } as const;
 type Kind = keyof typeof SUBJECTS;
+type Ask = (subject: string, data: Uint8Array) => Promise<unknown>;
 
 function echoModule(subject: string) {
   @Controller()
@@ -38,7 +42,7 @@ function echoModule(subject: string) {
   return EchoModule;
 }
 
-async function timeRequests(nc: NatsConnection, subject: string, n: number, concurrency: number, pauseMs: number) {
+async function timeRequests(ask: Ask, subject: string, n: number, concurrency: number, pauseMs: number) {
   const jc = JSONCodec();
   // Nest's envelope, as NatsBus sends it.
   const data = jc.encode({ id: 'bench', pattern: subject, data: { address: '0x' + '11'.repeat(20) } });
@@ -50,7 +54,7 @@ async function timeRequests(nc: NatsConnection, subject: string, n: number, conc
       while (next < n) {
         next++;
         const t0 = performance.now();
-        await nc.request(subject, data, { timeout: 5_000 });
+        await ask(subject, data);
         latencies.push(performance.now() - t0);
         if (pauseMs) await new Promise((r) => setTimeout(r, pauseMs));
       }
@@ -83,7 +87,10 @@ async function main(): Promise<void> {
     const responder = await connect({ servers: nats.url });
     responder.subscribe(SUBJECTS.raw, { callback: (_error, msg) => msg.respond(msg.data) });
     const client = await connect({ servers: nats.url, noAsyncTraces: true });
+    const mux = new ReplyMux(client);
     await Promise.all([responder.flush(), client.flush()]);
+    const natsJs: Ask = (subject, data) => client.request(subject, data, { timeout: 5_000 });
+    const ours: Ask = (subject, data) => mux.request(subject, data, 5_000);
 
     const legs = [
       { name: 'c=1, back to back: p50 µs', concurrency: 1, pauseMs: 0, pick: 'p50us' as const, count: Math.min(n, 2000) },
@@ -94,18 +101,18 @@ async function main(): Promise<void> {
     for (let round = 0; round < rounds; round++) {
       for (const leg of legs) {
         for (const kind of Object.keys(SUBJECTS) as Kind[]) {
-          const r = await timeRequests(client, SUBJECTS[kind], leg.count, leg.concurrency, leg.pauseMs);
+          const r = await timeRequests(kind === 'mux' ? ours : natsJs, SUBJECTS[kind], leg.count, leg.concurrency, leg.pauseMs);
           const key = `${leg.name}|${kind}`;
           best.set(key, Math.min(best.get(key) ?? Infinity, r[leg.pick]));
         }
       }
     }
     console.log(`nats-hop ${new Date().toISOString()}: ${n} requests per c=64 cell, best of ${rounds} rounds`);
-    console.log('| measure | raw nats.js | Nest (DrainingNatsServer) | Nest stock ServerNats |');
-    console.log('|---|---:|---:|---:|');
+    console.log('| measure | raw responder | raw responder, ReplyMux requester | Nest (DrainingNatsServer) | Nest stock ServerNats |');
+    console.log('|---|---:|---:|---:|---:|');
     for (const leg of legs) {
       const cell = (kind: Kind) => Math.round(best.get(`${leg.name}|${kind}`) ?? NaN);
-      console.log(`| ${leg.name} | ${cell('raw')} | ${cell('nest')} | ${cell('stock')} |`);
+      console.log(`| ${leg.name} | ${cell('raw')} | ${cell('mux')} | ${cell('nest')} | ${cell('stock')} |`);
     }
     await Promise.all([responder.close(), client.close()]);
   } finally {

@@ -5,3 +5,4 @@ export * from './nest-transport';
 export * from './request-coalescer';
 export * from './in-flight';
 export * from './draining-nats-server';
+export * from './reply-mux';
