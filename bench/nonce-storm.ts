@@ -493,6 +493,42 @@ async function main(): Promise<void> {
           lat.sort((x, y) => x - y);
           c1[`probe: NATS → ${name}`] = { p50: percentile(lat, 50), ok: lat.length, failed: 0, errors: [] };
         }
+        // The floors under those hops: a NATS round trip to a bare responder in this process, and the
+        // allocation / release functions straight from pg on an account row of their own (chain id 0:
+        // nothing the stack tracks), plus one INSERT with its durable commit (the WAL flush's share).
+        const echo = bus.connection.subscribe('bench.nonce-storm.echo', { callback: (_e, m) => m.respond(m.data) });
+        const pg = new Client({ connectionString: stack.databaseUrl });
+        await pg.connect();
+        try {
+          const probeAddress = '0x' + 'b0'.repeat(20);
+          await pg.query('INSERT INTO nonces (chain_id, address, next_nonce, chain_nonce, updated_at) VALUES (0, $1, 0, 0, now()) ON CONFLICT DO NOTHING', [probeAddress]);
+          // A logged table (a TEMP table writes no WAL, so its commit waits for no flush).
+          await pg.query('CREATE TABLE IF NOT EXISTS bench_commit_probe (x int)');
+          const floors: Record<string, number[]> = { 'NATS echo (bare responder, no service)': [], 'Postgres: allocation function (direct)': [], 'Postgres: release function (direct)': [], 'Postgres: INSERT + durable commit': [] };
+          const floor = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+            const t = process.hrtime.bigint();
+            const out = await fn();
+            floors[name].push(Number(process.hrtime.bigint() - t) / 1e6);
+            return out;
+          };
+          const floorDeadline = Date.now() + 60_000;
+          for (let i = 0; i < o.c1 && Date.now() < floorDeadline; i++) {
+            await floor('NATS echo (bare responder, no service)', () => bus.connection.request('bench.nonce-storm.echo', new Uint8Array(200), { timeout: 5_000 }));
+            const allocated = await floor('Postgres: allocation function (direct)', () =>
+              pg.query<{ id: string }>({ name: 'probe_alloc', text: 'SELECT o_id::text AS id FROM hsm_allocate_nonces(0, $1::text, ARRAY[NULL]::text[], ARRAY[NULL]::text[], 30000)', values: [probeAddress] }),
+            );
+            await floor('Postgres: release function (direct)', () => pg.query({ name: 'probe_release', text: "SELECT * FROM hsm_release_nonce($1::uuid, 'abandoned', 'nonce-storm probe', NULL)", values: [allocated.rows[0].id] }));
+            await floor('Postgres: INSERT + durable commit', () => pg.query({ name: 'probe_insert', text: 'INSERT INTO bench_commit_probe VALUES (1)' }));
+          }
+          for (const [name, lat] of Object.entries(floors)) {
+            lat.sort((x, y) => x - y);
+            c1[`probe: ${name}`] = { p50: percentile(lat, 50), ok: lat.length, failed: 0, errors: [] };
+          }
+        } finally {
+          echo.unsubscribe();
+          await pg.query('DROP TABLE IF EXISTS bench_commit_probe').catch(() => undefined);
+          await pg.end();
+        }
       } finally {
         await bus.close();
       }
