@@ -475,12 +475,7 @@ async function main(): Promise<void> {
         if (!resolved.account) throw new Error(`key-discovery does not know ${from}`);
         const key = { backendId: resolved.account.backendId, keyId: resolved.account.keyId };
         const hops: Record<string, number[]> = { 'key-discovery accounts.resolve': [], 'nonce-service allocate': [], 'signer-service sign': [], 'nonce-service record (abandoned)': [] };
-        const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-          const t = process.hrtime.bigint();
-          const out = await fn();
-          hops[name].push(Number(process.hrtime.bigint() - t) / 1e6);
-          return out;
-        };
+        const timed = timerInto(hops);
         const hopDeadline = Date.now() + 60_000;
         for (let i = 0; i < o.c1 && Date.now() < hopDeadline; i++) {
           await timed('key-discovery accounts.resolve', () => bus.request(Routes.accountsResolve, { address: from }));
@@ -505,12 +500,7 @@ async function main(): Promise<void> {
           // A logged table (a TEMP table writes no WAL, so its commit waits for no flush).
           await pg.query('CREATE TABLE IF NOT EXISTS bench_commit_probe (x int)');
           const floors: Record<string, number[]> = { 'NATS echo (bare responder, no service)': [], 'Postgres: allocation function (direct)': [], 'Postgres: release function (direct)': [], 'Postgres: INSERT + durable commit': [] };
-          const floor = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-            const t = process.hrtime.bigint();
-            const out = await fn();
-            floors[name].push(Number(process.hrtime.bigint() - t) / 1e6);
-            return out;
-          };
+          const floor = timerInto(floors);
           const floorDeadline = Date.now() + 60_000;
           for (let i = 0; i < o.c1 && Date.now() < floorDeadline; i++) {
             await floor('NATS echo (bare responder, no service)', () => bus.connection.request('bench.nonce-storm.echo', new Uint8Array(200), { timeout: 5_000 }));
@@ -557,6 +547,16 @@ async function waitForProfiles(dir: string, stack: Stack, count: number): Promis
 
 // ---------------------------------------------------------------------------------------------
 // Report
+
+/** Runs `fn` and adds its duration (ms) to `buckets[name]`. */
+function timerInto(buckets: Record<string, number[]>) {
+  return async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const t = process.hrtime.bigint();
+    const out = await fn();
+    buckets[name].push(Number(process.hrtime.bigint() - t) / 1e6);
+    return out;
+  };
+}
 
 function printReport(
   o: Options,
