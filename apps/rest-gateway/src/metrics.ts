@@ -145,7 +145,7 @@ export class RestMetrics {
     for (const mode of ['sync', 'async'] as const) for (const outcome of ['mined', 'failed', 'error'] as const) this.transactions.set(`${mode}:${outcome}`, transactions.cell(mode, outcome));
     const deliveries = new CounterFamily({
       name: 'hsm_rest_async_deliveries_total',
-      help: 'JetStream deliveries of asynchronous requests processed by this replica, by outcome: done (acked), retry (a service was unavailable), wait-in-flight (its id is still in flight elsewhere), error (processing threw; delivered again), dropped (unreadable).',
+      help: 'JetStream deliveries of asynchronous requests processed by this replica, by outcome: done (acked), retry (a service was unavailable), wait-in-flight (its id is still in flight elsewhere; counted at each re-check, once a second, the delivery kept), error (processing threw; delivered again), dropped (unreadable).',
       labelNames: ['outcome'],
       registers,
     });

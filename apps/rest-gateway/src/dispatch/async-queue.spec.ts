@@ -177,6 +177,57 @@ describe('AsyncRequestQueue (private nats-server with JetStream)', () => {
     expect(handled).toHaveLength(2);
   });
 
+  it("'wait-in-flight' keeps the delivery: asked again about every second as the same attempt, so the waits do not use up maxDeliveries", async () => {
+    const handled: Handled[] = [];
+    const outcomes: AsyncOutcome[] = ['wait-in-flight', 'wait-in-flight', 'wait-in-flight', 'retry', 'done'];
+    const q = await queue(
+      async (r, delivery) => {
+        handled.push({ id: r.id, delivery, at: Date.now() });
+        return outcomes[handled.length - 1] ?? 'done';
+      },
+      { maxDeliveries: 3 },
+    );
+    await q.start();
+    await q.publish(request('req-wait'));
+    await until(() => handled.length === 5, 12_000, 'the waits, the retry and its redelivery');
+    // Before: every wait was a nak, so the retry came as attempt 4 (> maxDeliveries, 'last') and was final.
+    expect(handled.map((h) => h.delivery)).toEqual([
+      { attempt: 1, last: false },
+      { attempt: 1, last: false },
+      { attempt: 1, last: false },
+      { attempt: 1, last: false },
+      { attempt: 2, last: false },
+    ]);
+    expect(handled[1].at - handled[0].at).toBeGreaterThanOrEqual(900);
+    await until(async () => (await streamMessages()) === 0, 5_000, 'acked after the second delivery');
+  });
+
+  it('stop() during a wait gives the request back at once (nak): another replica picks it up and goes on', async () => {
+    const first: Handled[] = [];
+    const a = await queue(async (r, delivery) => {
+      first.push({ id: r.id, delivery, at: Date.now() });
+      return 'wait-in-flight';
+    });
+    await a.start();
+    await a.publish(request('req-handover'));
+    await until(() => first.length === 1, 8_000, 'first delivery');
+    const stopStarted = Date.now();
+    await a.stop();
+    // Bounded by the pull loop's fetch expiry (2 s), not by the wait (up to IN_FLIGHT_PATIENCE_MS).
+    expect(Date.now() - stopStarted).toBeLessThan(3_000);
+    const second: Handled[] = [];
+    const b = await queue(async (r, delivery) => {
+      second.push({ id: r.id, delivery, at: Date.now() });
+      return 'done';
+    });
+    await b.start();
+    await until(() => second.length === 1, 10_000, 'redelivery to the other replica');
+    // 2, or 3 when the stopping replica's last fetch took the nak'd message once more (and gave it back).
+    expect(second[0].delivery.attempt).toBeGreaterThanOrEqual(2);
+    expect(second[0].delivery.attempt).toBeLessThanOrEqual(3);
+    await until(async () => (await streamMessages()) === 0, 5_000, 'acked by the other replica');
+  });
+
   it('a handler that throws: logged and delivered again', async () => {
     const handled: Handled[] = [];
     const q = await queue(async (r, delivery) => {

@@ -4,7 +4,10 @@ import { AckPolicy, JSONCodec, nanos, RetentionPolicy, StorageType, type Consume
 /**
  * What the handler made of one delivery: done (ack); retry later with back-off (a service was
  * unavailable); or wait-in-flight: its request id's first send is still open (a replica died holding
- * it), asked again every second until nonce-service resolves it, not counted against the deliveries.
+ * it). A waiting request stays with this replica and is handed to the handler again every second
+ * (same delivery, kept alive with `working()`) until nonce-service resolves it, so the waits do not
+ * use up REST_ASYNC_MAX_DELIVERIES (a nak would: JetStream counts every delivery). A replica that
+ * stops meanwhile gives it back (nak) for another one to go on waiting.
  */
 export type AsyncOutcome = 'done' | 'retry' | 'wait-in-flight';
 
@@ -61,6 +64,9 @@ export class AsyncRequestQueue {
   private loop?: Promise<void>;
   private readonly inFlight = new Set<Promise<void>>();
   private wakeSlot?: () => void;
+  /** Resolved by stop(): ends the waits of requests whose id is still in flight. */
+  private stopping!: Promise<void>;
+  private signalStop: () => void = () => undefined;
 
   constructor(
     private readonly connection: NatsConnection,
@@ -101,6 +107,7 @@ export class AsyncRequestQueue {
   async start(): Promise<void> {
     await this.ensure();
     this.consumer = await this.connection.jetstream().consumers.get(this.options.stream, QueueGroups.restGateway);
+    this.stopping = new Promise<void>((resolve) => (this.signalStop = resolve));
     this.running = true;
     this.loop = this.pull();
   }
@@ -108,6 +115,7 @@ export class AsyncRequestQueue {
   /** Stops taking work and waits for the requests being processed (their outcome is written before ack). */
   async stop(): Promise<void> {
     this.running = false;
+    this.signalStop();
     this.wakeSlot?.();
     await this.loop;
     await Promise.allSettled([...this.inFlight]);
@@ -145,6 +153,13 @@ export class AsyncRequestQueue {
     });
   }
 
+  /** Waits `ms`, or less when the queue stops. */
+  private async pause(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))), this.stopping]);
+    clearTimeout(timer);
+  }
+
   private async process(msg: JsMsg): Promise<void> {
     let request: RestAsyncRequest;
     try {
@@ -161,8 +176,14 @@ export class AsyncRequestQueue {
     const last = attempt >= this.options.maxDeliveries;
     const heartbeat = setInterval(() => msg.working(), HEARTBEAT_MS);
     try {
-      const outcome = await this.handler(request, { attempt, last });
-      if (outcome === 'wait-in-flight') msg.nak(IN_FLIGHT_POLL_MS);
+      let outcome = await this.handler(request, { attempt, last });
+      while (outcome === 'wait-in-flight' && this.running) {
+        this.options.onDelivery?.(outcome);
+        await this.pause(IN_FLIGHT_POLL_MS);
+        if (!this.running) break;
+        outcome = await this.handler(request, { attempt, last });
+      }
+      if (outcome === 'wait-in-flight') msg.nak(IN_FLIGHT_POLL_MS); // stopping: another replica waits on
       else if (outcome === 'retry' && !last) msg.nak(retryDelayMs(attempt));
       else msg.ack();
       this.options.onDelivery?.(outcome);
