@@ -10,10 +10,13 @@ export interface RequestCoalescerOptions {
   /** Most items in one batch (default MAX_BATCH_ITEMS). */
   maxItems?: number;
   /**
-   * Most batches on their way at once (default 2). Requests made while that many are out wait for
+   * Most batches on their way at once (default 1). Requests made while that many are out wait for
    * one to come back and then leave together: under load a batch grows to what the other side can
    * take in one round trip, so the number of messages (each a socket write on both sides, the
    * largest CPU cost measured in the gateway) follows the responder's pace, not the request rate.
+   * 1 rather than 2: bench/nonce-storm.ts A/B on rpc-gateway, 8 alternating runs, +10 % tx/s at
+   * concurrency 64 (one account and 100), −15 % CPU per transaction in the gateway and the signer,
+   * p50 at concurrency 8 unchanged (bench/README.md, session 6). At concurrency 1 nothing waits.
    */
   maxInFlight?: number;
   /**
@@ -44,7 +47,7 @@ export class RequestCoalescer<Req, Rep> {
     options: RequestCoalescerOptions = {},
   ) {
     this.maxItems = options.maxItems ?? MAX_BATCH_ITEMS;
-    this.maxInFlight = options.maxInFlight ?? 2;
+    this.maxInFlight = options.maxInFlight ?? 1;
     this.maxHoldMs = options.maxHoldMs ?? 20;
   }
 
