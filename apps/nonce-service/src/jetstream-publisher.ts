@@ -1,4 +1,7 @@
-import { createInbox, headers, type Msg, type NatsConnection, type Subscription } from 'nats';
+import { ErrorCode, headers, NatsError, type Msg, type NatsConnection } from 'nats';
+import { ReplyMux } from '@hsm-signer/messaging';
+
+const NO_STREAM = 'no JetStream stream stores this subject (503 no responders)';
 
 export interface PublishItem {
   subject: string;
@@ -13,71 +16,49 @@ export class JetStreamPublishError extends Error {
 }
 
 /**
- * Acknowledged JetStream publishes of a whole batch on ONE reply subscription: every message goes
- * out with a reply subject under the publisher's inbox, and the stream's PubAck ({stream, seq,
- * duplicate?} or {error}) comes back there (docs.nats.io, JetStream "Publishing", the JSON PubAck).
- * nats.js `js.publish` does the same with a request per message — a timer, a deferred and an error
- * object built for every ack — measured here at 47–59 µs of client CPU per event against 17–29 µs
- * this way; the outbox relay sends four events per transaction.
+ * Acknowledged JetStream publishes of a whole batch over ONE reply subscription (messaging's
+ * ReplyMux): every message goes out with a reply subject under one inbox, and the stream's PubAck
+ * ({stream, seq, duplicate?} or {error}) comes back there (docs.nats.io, JetStream "Publishing", the
+ * JSON PubAck). nats.js `js.publish` does the same with a request per message — a timer, a deferred
+ * and an error object built for every ack — measured here at 47–59 µs of client CPU per event
+ * against 17–29 µs this way; the outbox relay sends four events per transaction.
  */
 export class JetStreamPublisher {
-  private readonly inbox = createInbox();
-  private readonly waiting = new Map<string, (msg: Msg) => void>();
-  private subscription?: Subscription;
-  private next = 0;
+  private readonly replies: ReplyMux;
 
   constructor(
-    private readonly connection: NatsConnection,
+    connection: NatsConnection,
     private readonly timeoutMs = 5_000,
-  ) {}
+  ) {
+    this.replies = new ReplyMux(connection);
+  }
 
   /** One result per item, in order: true when the stream stored it (or already had it), else the error. */
   async publishAll(items: PublishItem[]): Promise<Array<true | JetStreamPublishError>> {
-    this.subscription ??= this.connection.subscribe(`${this.inbox}.*`, {
-      callback: (_error, msg) => {
-        const resolve = this.waiting.get(msg.subject);
-        if (resolve) {
-          this.waiting.delete(msg.subject);
-          resolve(msg);
-        }
-      },
-    });
-    const replies: string[] = [];
-    const acks = items.map((item) => {
-      const reply = `${this.inbox}.${this.next++}`;
-      replies.push(reply);
-      return new Promise<true | JetStreamPublishError>((resolve) => {
-        this.waiting.set(reply, (msg) => resolve(readAck(msg)));
+    return Promise.all(
+      items.map((item) => {
         const h = headers();
         h.set('Nats-Msg-Id', item.msgId);
-        this.connection.publish(item.subject, item.data, { reply, headers: h });
-      });
-    });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.timeoutMs)));
-    const all = Promise.all(acks);
-    const settled = await Promise.race([all, timeout.then(() => undefined)]);
-    clearTimeout(timer);
-    if (settled) return settled;
-    // Whatever did not come back in time counts as not stored (the row is published again later).
-    return Promise.all(
-      replies.map((reply, i) => {
-        if (!this.waiting.delete(reply)) return acks[i];
-        return new JetStreamPublishError(`no JetStream ack within ${this.timeoutMs} ms for ${items[i].subject}`);
+        return this.replies.request(item.subject, item.data, this.timeoutMs, h).then(readAck, (error: unknown) => this.notStored(error, item));
       }),
     );
   }
 
   close(): void {
-    this.subscription?.unsubscribe();
-    this.subscription = undefined;
-    this.waiting.clear();
+    this.replies.close();
+  }
+
+  /** A publish without an ack: not stored (the row is published again later). A closed connection still throws. */
+  private notStored(error: unknown, item: PublishItem): JetStreamPublishError {
+    if (error instanceof NatsError && error.code === ErrorCode.NoResponders) return new JetStreamPublishError(NO_STREAM);
+    if (error instanceof NatsError && error.code === ErrorCode.Timeout) return new JetStreamPublishError(`no JetStream ack within ${this.timeoutMs} ms for ${item.subject}`);
+    throw error;
   }
 }
 
 function readAck(msg: Msg): true | JetStreamPublishError {
   // No stream listens on the subject: the server answers the reply subject with status 503.
-  if (msg.headers?.code === 503) return new JetStreamPublishError('no JetStream stream stores this subject (503 no responders)');
+  if (msg.headers?.code === 503) return new JetStreamPublishError(NO_STREAM);
   let ack: { stream?: unknown; seq?: unknown; error?: { code?: unknown; description?: unknown } };
   try {
     ack = JSON.parse(new TextDecoder().decode(msg.data)) as typeof ack;

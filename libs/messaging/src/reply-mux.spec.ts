@@ -61,6 +61,16 @@ describe('ReplyMux (real nats-server)', () => {
     expect(mux.size).toBe(0);
   });
 
+  it('close() answers the waiting requests with ConnectionClosed; a later request subscribes again and gets its reply', async () => {
+    const own = new ReplyMux(requester);
+    const waiting = own.request('spec.mux.silent', enc.encode('x'), 10_000).catch((e: unknown) => e);
+    own.close();
+    expect(((await waiting) as NatsError).code).toBe(ErrorCode.ConnectionClosed);
+    const reply = await own.request('spec.mux.echo', enc.encode('again'), 5_000);
+    expect(dec.decode(reply.data)).toBe('echo:again');
+    own.close();
+  });
+
   it('answers requests still waiting when the connection closes with ConnectionClosed, at once; later ones too', async () => {
     const own = await connect({ servers: server.url });
     const ownMux = new ReplyMux(own);

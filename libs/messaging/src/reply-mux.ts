@@ -1,4 +1,4 @@
-import { createInbox, ErrorCode, NatsError, type Msg, type NatsConnection } from 'nats';
+import { createInbox, ErrorCode, NatsError, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from 'nats';
 
 interface Pending {
   resolve: (msg: Msg) => void;
@@ -20,17 +20,22 @@ interface Pending {
 export class ReplyMux {
   private readonly prefix = `${createInbox()}.`;
   private readonly pending = new Map<string, Pending>();
+  private subscription?: Subscription;
   private seq = 0;
 
   constructor(private readonly connection: NatsConnection) {
-    connection.subscribe(`${this.prefix}*`, { callback: (error, msg) => this.onReply(error, msg) });
     // Requests still waiting when the connection ends get an answer now, not at their timeout.
     void connection.closed().then(() => this.rejectAll(NatsError.errorForCode(ErrorCode.ConnectionClosed)));
   }
 
-  /** The first reply to `data` on `subject`, or a NatsError (NoResponders, Timeout, ConnectionClosed / Draining). */
-  request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Msg> {
+  /**
+   * The first reply to `data` on `subject` (sent with `headers`, if any), or a NatsError
+   * (NoResponders, Timeout, ConnectionClosed / Draining).
+   */
+  request(subject: string, data: Uint8Array, timeoutMs: number, headers?: MsgHdrs): Promise<Msg> {
     if (this.connection.isClosed()) return Promise.reject(NatsError.errorForCode(ErrorCode.ConnectionClosed));
+    // Subscribed on first use: the SUB goes out ahead of the PUB on the same connection.
+    this.subscription ??= this.connection.subscribe(`${this.prefix}*`, { callback: (error, msg) => this.onReply(error, msg) });
     const token = (++this.seq).toString(36);
     return new Promise<Msg>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -39,12 +44,19 @@ export class ReplyMux {
       }, timeoutMs);
       this.pending.set(token, { resolve, reject, timer });
       try {
-        this.connection.publish(subject, data, { reply: this.prefix + token });
+        this.connection.publish(subject, data, { reply: this.prefix + token, headers });
       } catch (error) {
         // Closed or draining between the check and now: nats.js throws a NatsError with that code.
         this.settle(token)?.reject(error instanceof Error ? error : new Error(String(error)));
       }
     });
+  }
+
+  /** Drops the inbox subscription; requests still waiting get ConnectionClosed. A later request subscribes again. */
+  close(): void {
+    this.subscription?.unsubscribe();
+    this.subscription = undefined;
+    this.rejectAll(NatsError.errorForCode(ErrorCode.ConnectionClosed));
   }
 
   /** Requests waiting for their reply (tests, metrics). */
