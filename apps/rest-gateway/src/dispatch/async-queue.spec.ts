@@ -32,6 +32,14 @@ interface Handled {
   at: number;
 }
 
+/** A handler that records each delivery in `handled` and answers with `outcomes` in turn (the last one from then on). */
+function scripted(handled: Handled[], ...outcomes: AsyncOutcome[]) {
+  return async (r: RestAsyncRequest, delivery: AsyncDelivery): Promise<AsyncOutcome> => {
+    handled.push({ id: r.id, delivery, at: Date.now() });
+    return outcomes[Math.min(handled.length, outcomes.length) - 1];
+  };
+}
+
 describe('retryDelayMs', () => {
   it('backs off 1 s, 2 s, 4 s … up to 30 s', () => {
     expect([1, 2, 3, 4, 5, 6, 7, 20].map(retryDelayMs)).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);
@@ -111,10 +119,7 @@ describe('AsyncRequestQueue (private nats-server with JetStream)', () => {
 
   it("'done': the handler gets the request once (attempt 1), it is acked and not delivered again", async () => {
     const handled: Handled[] = [];
-    const q = await queue(async (r, delivery) => {
-      handled.push({ id: r.id, delivery, at: Date.now() });
-      return 'done';
-    });
+    const q = await queue(scripted(handled, 'done'));
     await q.start();
     await q.publish(request('req-done'));
     await until(() => handled.length === 1);
@@ -141,10 +146,7 @@ describe('AsyncRequestQueue (private nats-server with JetStream)', () => {
 
   it("'retry': delivered again after about 1 s, as attempt 2", async () => {
     const handled: Handled[] = [];
-    const q = await queue(async (r, delivery) => {
-      handled.push({ id: r.id, delivery, at: Date.now() });
-      return handled.length === 1 ? 'retry' : 'done';
-    });
+    const q = await queue(scripted(handled, 'retry', 'done'));
     await q.start();
     await q.publish(request('req-retry'));
     await until(() => handled.length === 2, 8_000, 'redelivery');
@@ -158,13 +160,7 @@ describe('AsyncRequestQueue (private nats-server with JetStream)', () => {
 
   it("the delivery number maxDeliveries is 'last'; a 'retry' on it is acked (the handler wrote the final reply)", async () => {
     const handled: Handled[] = [];
-    const q = await queue(
-      async (r, delivery) => {
-        handled.push({ id: r.id, delivery, at: Date.now() });
-        return 'retry';
-      },
-      { maxDeliveries: 2 },
-    );
+    const q = await queue(scripted(handled, 'retry'), { maxDeliveries: 2 });
     await q.start();
     await q.publish(request('req-last'));
     await until(() => handled.length === 2, 8_000, 'redelivery');
@@ -179,14 +175,7 @@ describe('AsyncRequestQueue (private nats-server with JetStream)', () => {
 
   it("'wait-in-flight' keeps the delivery: asked again about every second as the same attempt, so the waits do not use up maxDeliveries", async () => {
     const handled: Handled[] = [];
-    const outcomes: AsyncOutcome[] = ['wait-in-flight', 'wait-in-flight', 'wait-in-flight', 'retry', 'done'];
-    const q = await queue(
-      async (r, delivery) => {
-        handled.push({ id: r.id, delivery, at: Date.now() });
-        return outcomes[handled.length - 1] ?? 'done';
-      },
-      { maxDeliveries: 3 },
-    );
+    const q = await queue(scripted(handled, 'wait-in-flight', 'wait-in-flight', 'wait-in-flight', 'retry', 'done'), { maxDeliveries: 3 });
     await q.start();
     await q.publish(request('req-wait'));
     await until(() => handled.length === 5, 12_000, 'the waits, the retry and its redelivery');
@@ -204,10 +193,7 @@ describe('AsyncRequestQueue (private nats-server with JetStream)', () => {
 
   it('stop() during a wait gives the request back at once (nak): another replica picks it up and goes on', async () => {
     const first: Handled[] = [];
-    const a = await queue(async (r, delivery) => {
-      first.push({ id: r.id, delivery, at: Date.now() });
-      return 'wait-in-flight';
-    });
+    const a = await queue(scripted(first, 'wait-in-flight'));
     await a.start();
     await a.publish(request('req-handover'));
     await until(() => first.length === 1, 8_000, 'first delivery');
@@ -216,10 +202,7 @@ describe('AsyncRequestQueue (private nats-server with JetStream)', () => {
     // Bounded by the pull loop's fetch expiry (2 s), not by the wait (up to IN_FLIGHT_PATIENCE_MS).
     expect(Date.now() - stopStarted).toBeLessThan(3_000);
     const second: Handled[] = [];
-    const b = await queue(async (r, delivery) => {
-      second.push({ id: r.id, delivery, at: Date.now() });
-      return 'done';
-    });
+    const b = await queue(scripted(second, 'done'));
     await b.start();
     await until(() => second.length === 1, 10_000, 'redelivery to the other replica');
     // 2, or 3 when the stopping replica's last fetch took the nak'd message once more (and gave it back).
